@@ -1,0 +1,141 @@
+"""The track table: one row per audio file, with its label and (when known) its artist."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from mirlearn.errors import DatasetError
+
+
+@dataclass(frozen=True)
+class Track:
+    """One labelled audio file.
+
+    Attributes
+    ----------
+    track_id : unique id within its dataset, e.g. ``"blues.00029"``
+    path : absolute path of the audio file
+    label : class name, e.g. ``"blues"``
+    artist : artist name when the dataset gives it, else ``None``
+    duration : length in seconds when known, else ``None``
+    """
+
+    track_id: str
+    path: Path
+    label: str
+    artist: str | None = None
+    duration: float | None = None
+
+
+class TrackTable(Sequence[Track]):
+    """An ordered, immutable list of :class:`Track` with unique ids.
+
+    The order is the order of the frames in a :class:`~mirlearn.features.FrameSet` built
+    from it. ``classes`` is the sorted list of labels; ``y`` maps each track to its index
+    in ``classes``.
+    """
+
+    def __init__(self, tracks: Iterable[Track], classes: Sequence[str] | None = None) -> None:
+        self._tracks: tuple[Track, ...] = tuple(tracks)
+        ids = [t.track_id for t in self._tracks]
+        if len(set(ids)) != len(ids):
+            from collections import Counter
+
+            dups = sorted(i for i, n in Counter(ids).items() if n > 1)
+            raise DatasetError(f"duplicate track ids: {', '.join(dups[:10])}")
+        self._index = {tid: i for i, tid in enumerate(ids)}
+        own = sorted({t.label for t in self._tracks})
+        if classes is None:
+            self.classes: list[str] = own
+        else:
+            self.classes = list(classes)
+            unknown = sorted(set(own) - set(self.classes))
+            if unknown:
+                raise DatasetError(f"labels not among the classes {self.classes}: {unknown}")
+
+    # -- sequence protocol --------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return TrackTable(self._tracks[i], self.classes)
+        return self._tracks[i]
+
+    def __iter__(self) -> Iterator[Track]:
+        return iter(self._tracks)
+
+    def __repr__(self) -> str:
+        return f"TrackTable({len(self)} tracks, classes={self.classes})"
+
+    # -- lookups --------------------------------------------------------------------------
+    @property
+    def ids(self) -> list[str]:
+        return [t.track_id for t in self._tracks]
+
+    @property
+    def labels(self) -> list[str]:
+        return [t.label for t in self._tracks]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Class index of every track, shape ``(n_tracks,)``, int64."""
+        lookup = {c: k for k, c in enumerate(self.classes)}
+        return np.array([lookup[t.label] for t in self._tracks], dtype=np.int64)
+
+    def position(self, track_id: str) -> int:
+        """Row of ``track_id`` in this table (KeyError when absent)."""
+        return self._index[track_id]
+
+    def __contains__(self, track_id: object) -> bool:  # type: ignore[override]
+        return track_id in self._index
+
+    def subset(self, track_ids: Iterable[str]) -> "TrackTable":
+        """The tracks with these ids, in the given order, keeping this table's classes."""
+        missing = [t for t in track_ids if t not in self._index]
+        if missing:
+            raise DatasetError(f"{len(missing)} track ids not in the table, e.g. {missing[:5]}")
+        return TrackTable((self._tracks[self._index[t]] for t in track_ids), self.classes)
+
+    def without(self, track_ids: Iterable[str]) -> "TrackTable":
+        """This table less the given ids, keeping its classes."""
+        drop = set(track_ids)
+        return TrackTable((t for t in self._tracks if t.track_id not in drop), self.classes)
+
+    def with_durations(self, durations: Sequence[float]) -> "TrackTable":
+        """A copy whose tracks carry the given durations (seconds)."""
+        return TrackTable(
+            (replace(t, duration=float(d)) for t, d in zip(self._tracks, durations, strict=True)),
+            self.classes,
+        )
+
+    # -- files ----------------------------------------------------------------------------
+    def to_csv(self, path: str | Path) -> None:
+        """Write ``track_id,path,label,artist,duration`` rows (atomic)."""
+        import io
+
+        from mirlearn.io import atomic_write_text
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["track_id", "path", "label", "artist", "duration"])
+        for t in self._tracks:
+            w.writerow([t.track_id, str(t.path), t.label, t.artist or "",
+                        "" if t.duration is None else f"{t.duration:.6f}"])
+        atomic_write_text(path, buf.getvalue())
+
+    @classmethod
+    def from_csv(cls, path: str | Path, classes: Sequence[str] | None = None) -> "TrackTable":
+        """Read a table written by :meth:`to_csv`."""
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return cls(
+            (Track(r["track_id"], Path(r["path"]), r["label"], r["artist"] or None,
+                   float(r["duration"]) if r.get("duration") else None) for r in rows),
+            classes,
+        )
