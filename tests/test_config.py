@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from mirlearn.config import Config, config_from_dict, dump_toml, load_config, packaged_configs
+from mirlearn.errors import ConfigError
+
+
+def test_packaged_configs_hold_the_papers_settings():
+    names = packaged_configs()
+    for n in ("sigtia2014-relu-sgd-50", "sigtia2014-relu-sgd-500", "sigtia2014-relu-dropout-50",
+              "sigtia2014-relu-dropout-500", "demo"):
+        assert n in names
+    c = load_config("sigtia2014-relu-dropout-500")
+    assert c.network.hidden == [500, 500, 500] and c.network.dropout == 0.25 and c.network.input_dropout == 0
+    assert c.training.lr == 0.01 and c.training.patience == 10 and c.training.optimizer == "sgd"
+    assert (c.frames.sr, c.frames.n_fft, c.frames.hop_length) == (22050, 1024, 512)
+    assert c.features.window_seconds == 5.0 and c.features.hop_seconds == 2.5
+    assert c.splits.n_splits == 4 and c.splits.fractions == [0.5, 0.25, 0.25]
+    assert load_config("sigtia2014-relu-sgd-50").network.dropout == 0.0
+
+
+def test_unknown_key_is_an_error_naming_it():
+    with pytest.raises(ConfigError, match="lr2"):
+        load_config("demo", {"training": {"lr2": 0.1}})
+    with pytest.raises(ConfigError, match="netwrk"):
+        config_from_dict({"netwrk": {}})
+
+
+def test_wrong_type_and_bad_value_are_errors():
+    with pytest.raises(ConfigError, match="training.lr"):
+        config_from_dict({"training": {"lr": "fast"}})
+    with pytest.raises(ConfigError, match="activation"):
+        config_from_dict({"network": {"activation": "tanh"}})
+    with pytest.raises(ConfigError, match="features.layers"):
+        config_from_dict({"features": {"layers": ["4"]}})
+    with pytest.raises(ConfigError, match="fractions"):
+        config_from_dict({"splits": {"fractions": [0.5, 0.5, 0.5]}})
+
+
+def test_int_accepted_for_float_and_overrides_merge():
+    c = load_config("demo", {"training": {"lr": 1, "max_epochs": 3}})
+    assert c.training.lr == 1.0 and isinstance(c.training.lr, float) and c.training.max_epochs == 3
+    assert c.network.hidden == [64, 64, 64]  # untouched keys keep the file's values
+
+
+def test_dump_round_trips(tmp_path: Path):
+    c = load_config("sigtia2014-relu-dropout-50", {"frames": {"max_seconds": 30.0}})
+    p = tmp_path / "c.toml"
+    p.write_text(dump_toml(c))
+    assert load_config(p) == c
+
+
+def test_missing_file_and_unknown_name(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="no config named"):
+        load_config("nope")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[training\nlr = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_defaults_are_valid():
+    assert Config().validate().training.lr == 0.01
