@@ -1,0 +1,220 @@
+"""Aggregation: mean and variance of frame features over windows of several seconds.
+
+The paper aggregates learned features over 5 s windows with a 2.5 s hop (215 and 108
+frames at 22050 Hz with hop 512) before the Random Forest. Windows never cross tracks.
+
+Window statistics come from cumulative sums in float64 of the features minus their
+block mean, taken over the segments between window boundaries: differences of those
+cumulative sums give every window's sums with each frame read once, and the shift keeps
+``E[x^2] - E[x]^2`` from cancelling on features with a large mean.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mirlearn.features.frameset import FrameSet
+
+#: Upper bound on the values (frames x dims) turned into float64 at a time, per block of
+#: windows: 4 M values = 32 MB per temporary, whatever the length of a track.
+_BLOCK_VALUES = 4 << 20
+
+
+def window_frames(seconds: float, sr: int, hop_length: int) -> int:
+    """Convert a duration in seconds to a number of frames.
+
+    Parameters
+    ----------
+    seconds : float
+        Duration, in seconds.
+    sr : int
+        Sampling rate, in Hz.
+    hop_length : int
+        Hop between frames, in samples.
+
+    Returns
+    -------
+    int
+        ``round(seconds * sr / hop_length)``, halves rounded up; e.g. 5 s -> 215 and
+        2.5 s -> 108 frames at 22050 Hz with hop 512.
+
+    Raises
+    ------
+    ValueError
+        If the result is below one frame.
+    """
+    x = seconds * sr / hop_length
+    n = int(math.floor(x + 0.5))
+    if n < 1:
+        raise ValueError(f"{seconds} s is less than one frame ({hop_length / sr:.4f} s)")
+    return n
+
+
+def n_windows(n_frames: int | np.ndarray, window: int, hop: int) -> int | np.ndarray:
+    """Number of aggregation windows of a track of ``n_frames`` frames.
+
+    Windows start at ``0, hop, 2 * hop, ...`` while ``start + window <= n_frames``; a track
+    shorter than one window has one window (all its frames); an empty track has none.
+
+    Parameters
+    ----------
+    n_frames : int or np.ndarray of int
+        Frames per track.
+    window, hop : int
+        Window length and hop, in frames.
+
+    Returns
+    -------
+    int or np.ndarray of int64 (same shape as ``n_frames``)
+    """
+    n = np.asarray(n_frames, dtype=np.int64)
+    full = 1 + np.maximum(n - window, 0) // hop
+    out = np.where(n == 0, 0, np.where(n < window, 1, full)).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
+
+
+def aggregate(
+    X: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    window: int,
+    hop: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of the features over windows within each track.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n_frames, dim)]
+        Frame features of all tracks, track after track; may be memory-mapped (one block
+        of a track is read at a time).
+    offsets : np.ndarray [shape=(n_tracks + 1,)], int
+        The frames of track ``i`` are ``X[offsets[i]:offsets[i + 1]]``.
+    window : int
+        Window length, in frames (215 for 5 s in the paper).
+    hop : int
+        Hop between window starts, in frames (108 for 2.5 s).
+
+    Returns
+    -------
+    Xa : np.ndarray [shape=(n_windows_total, 2 * dim)], float32
+        Per window ``[means, variances]`` (population variance, ``ddof=0``). Windows start
+        at ``0, hop, 2 * hop, ...`` while ``start + window <= n``; the frames after the last
+        full window are left out. A track shorter than one window gives one window over
+        all its frames; a track with no frames gives none.
+    offsets_a : np.ndarray [shape=(n_tracks + 1,)], int64
+        The windows of track ``i`` are ``Xa[offsets_a[i]:offsets_a[i + 1]]``.
+
+    Examples
+    --------
+    >>> X = np.array([[0.], [2.], [4.], [6.]], dtype=np.float32)
+    >>> aggregate(X, np.array([0, 4]), window=2, hop=2)[0]
+    array([[1., 1.],
+           [5., 1.]], dtype=float32)
+    """
+    if window < 1 or hop < 1:
+        raise ValueError(f"window and hop must be at least 1 frame, got {window} and {hop}")
+    if X.ndim != 2:
+        raise ValueError(f"X must be two-dimensional (n_frames, dim), got shape {X.shape}")
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(X) \
+            or np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets must start at 0, be non-decreasing and end at len(X)")
+    dim = int(X.shape[1])
+    counts = n_windows(np.diff(offsets), window, hop)
+    offsets_a = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    Xa = np.empty((int(offsets_a[-1]), 2 * dim), dtype=np.float32)
+
+    # Windows per block so that a block's frame span stays under _BLOCK_VALUES values.
+    span_budget = max(window, _BLOCK_VALUES // max(dim, 1))
+    per_block = max(1, 1 + (span_budget - window) // hop)
+
+    for i in range(len(offsets) - 1):
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        n, k = b - a, int(counts[i])
+        if k == 0:
+            continue
+        out = Xa[offsets_a[i]:offsets_a[i + 1]]
+        if n < window:
+            _window_stats(X[a:b], np.zeros(1, dtype=np.int64), n, out)
+            continue
+        for j0 in range(0, k, per_block):
+            j1 = min(k, j0 + per_block)
+            first = j0 * hop
+            last = (j1 - 1) * hop + window  # one past the last frame of the block
+            starts = np.arange(j1 - j0, dtype=np.int64) * hop
+            _window_stats(X[a + first:a + last], starts, window, out[j0:j1])
+    return Xa, offsets_a
+
+
+def _window_stats(block: np.ndarray, starts: np.ndarray, window: int, out: np.ndarray) -> None:
+    """Write ``[mean, var]`` of ``block[s:s + window]`` for each ``s`` in ``starts`` to ``out``.
+
+    The block is centred on its own mean (rounded to the block's dtype, so the subtraction
+    is exact for values near it and the shift is added back exactly), squared, and summed
+    in float64 over the segments between consecutive window boundaries; a cumulative sum
+    over those few segment sums gives every window's sums. Each frame is read once
+    whatever the overlap, and all reductions run over contiguous rows (``np.cumsum`` along
+    axis 0 was 4x slower than this on 1292 x 1500 blocks).
+    """
+    dim = block.shape[1]
+    work_dtype = np.result_type(block.dtype, np.float32)
+    shift = block.mean(axis=0, dtype=np.float64).astype(work_dtype)
+    d = np.subtract(block, shift, dtype=work_dtype)
+    q = d * d
+    ends = starts + window
+    bounds = np.unique(np.concatenate([starts, ends]))
+    n_seg = len(bounds) - 1
+    c1 = np.zeros((n_seg + 1, dim), dtype=np.float64)
+    c2 = np.zeros((n_seg + 1, dim), dtype=np.float64)
+    for j in range(n_seg):
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+        np.add.reduce(d[lo:hi], axis=0, dtype=np.float64, out=c1[j + 1])
+        np.add.reduce(q[lo:hi], axis=0, dtype=np.float64, out=c2[j + 1])
+    del d, q
+    np.cumsum(c1, axis=0, out=c1)
+    np.cumsum(c2, axis=0, out=c2)
+    ps = np.searchsorted(bounds, starts)
+    pe = np.searchsorted(bounds, ends)
+    mean = (c1[pe] - c1[ps]) / window
+    var = (c2[pe] - c2[ps]) / window
+    var -= mean * mean
+    np.maximum(var, 0.0, out=var)  # rounding can leave tiny negatives on constant features
+    mean += shift
+    out[:, :dim] = mean
+    out[:, dim:] = var
+
+
+def aggregate_frameset(
+    fs: FrameSet,
+    *,
+    window_seconds: float = 5.0,
+    hop_seconds: float = 2.5,
+    sr: int = 22050,
+    hop_length: int = 512,
+) -> FrameSet:
+    """Aggregate the features of a :class:`FrameSet` over windows of a few seconds.
+
+    Parameters
+    ----------
+    fs : FrameSet
+        Frame features, ``fs.X`` of shape ``(n_frames, dim)``.
+    window_seconds, hop_seconds : float
+        Window length and hop, in seconds (5 and 2.5 in the paper); converted with
+        :func:`window_frames`.
+    sr : int
+        Sampling rate the frames were computed at, in Hz.
+    hop_length : int
+        Hop of the frames, in samples.
+
+    Returns
+    -------
+    FrameSet
+        One row per window, ``X`` of shape ``(n_windows, 2 * dim)`` float32
+        (``[means, variances]``), same tracks; see :func:`aggregate`.
+    """
+    window = window_frames(window_seconds, sr, hop_length)
+    hop = window_frames(hop_seconds, sr, hop_length)
+    Xa, offsets_a = aggregate(fs.X, fs.offsets, window=window, hop=hop)
+    return FrameSet(Xa, offsets_a, fs.tracks)
