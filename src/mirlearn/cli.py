@@ -196,10 +196,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
     info = {"config": cfg.name, "data": str(Path(args.data).resolve()), "dataset": args.dataset,
             "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k, "split": split.name,
-            "test_track_accuracy": m.track_accuracy, "max_seconds": cfg.frames.max_seconds}
+            "test_track_accuracy": m.accuracy, "max_seconds": cfg.frames.max_seconds}
     GenreModel(learner, forest, spec, settings, info).save(model_dir)
     atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": spec.name, "metrics": m.to_dict()})
-    print(f"test track accuracy ({spec.name}): {m.track_accuracy:.1%} on {len(split.test)} tracks")
+    print(f"test track accuracy ({spec.name}): {m.accuracy:.1%} on {len(split.test)} tracks")
     print(f"model saved: {model_dir}   (use: mirlearn predict {model_dir} AUDIO...)")
     return 0
 

@@ -147,7 +147,7 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, out_dir: str | Path, 
                       "n_test_rows": len(test_fs.X), "dim": fs.dim,
                       "timings": {"features_s": t_feat, "forest_fit_s": t_fit, "forest_predict_s": t_pred}}
             atomic_write_json(out / "cells" / f"{spec.name}.json", record)
-            log(f"[{split.name}] {spec.name:<20} track acc {m.track_accuracy:6.1%}  frame acc "
+            log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  frame acc "
                 f"{m.frame_accuracy:6.1%}  (forest fit {t_fit:.1f} s on {len(fit_fs.X)} × {fs.dim})")
         del all_layers
         if not keep_features:
@@ -170,7 +170,7 @@ def summarize(outcomes: Sequence[SplitOutcome], cells: Sequence[FeatureSpec]) ->
     """Mean ± std (over splits) of the track accuracy of every cell."""
     table: dict[str, Any] = {}
     for spec in cells:
-        accs = [o.cells[spec.name]["metrics"]["track_accuracy"] for o in outcomes]
+        accs = [o.cells[spec.name]["metrics"]["accuracy"] for o in outcomes]
         table[spec.name] = {"layers": spec.layers, "aggregate": spec.aggregate,
                             "mean": float(np.mean(accs)), "std": float(np.std(accs)) if len(accs) > 1 else 0.0,
                             "per_split": accs}

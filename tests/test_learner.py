@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mirlearn.datasets.tracks import Track, TrackTable
+from mirlearn.errors import MirlearnError
+from mirlearn.features.frameset import FrameSet
+from mirlearn.learner import FeatureLearner, layer_columns, parse_layers
+
+
+def test_parse_layers():
+    assert parse_layers("all", 3) == (1, 2, 3)
+    assert parse_layers("2", 3) == (2,)
+    assert parse_layers(3, 3) == (3,)
+    assert parse_layers((1, 3), 3) == (1, 3)
+    with pytest.raises(MirlearnError):
+        parse_layers(4, 3)
+    with pytest.raises(MirlearnError):
+        parse_layers((), 3)
+
+
+def test_layer_columns():
+    assert layer_columns([2, 3, 4], (2,)).tolist() == [2, 3, 4]
+    assert layer_columns([2, 3, 4], (1, 3)).tolist() == [0, 1, 5, 6, 7, 8]
+
+
+def _blobs(rng, n_tracks=12, frames=40, dim=16, n_classes=3):
+    centres = rng.normal(0, 3, (n_classes, dim))
+    tracks, mats = [], []
+    for i in range(n_tracks):
+        c = i % n_classes
+        mats.append((centres[c] + rng.normal(0, 1, (frames, dim))).astype(np.float32) * 5 + 2)
+        tracks.append(Track(f"t{i}", Path(f"t{i}.wav"), f"c{c}"))
+    X = np.concatenate(mats)
+    return FrameSet(X, np.arange(n_tracks + 1) * frames, TrackTable(tracks))
+
+
+def test_fit_transform_save_load(tmp_path, rng):
+    fs = _blobs(rng)
+    ids = fs.tracks.ids
+    learner = FeatureLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, batch_size=32, max_epochs=30,
+                             patience=5, progress=False, run_dir=tmp_path / "net")
+    learner.fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    # standardisation lives in the net and comes from the training frames only
+    train_X = fs.subset(ids[:8]).X
+    np.testing.assert_allclose(learner.net_.mean.numpy(), train_X.mean(0), rtol=1e-4, atol=1e-4)
+    feats = learner.transform(fs, layers="all")
+    assert feats.X.shape == (len(fs.X), 18) and feats.X.dtype == np.float32
+    assert np.array_equal(feats.offsets, fs.offsets)
+    l2 = learner.transform(fs, layers=2)
+    np.testing.assert_allclose(l2.X, feats.X[:, 8:14], rtol=1e-6)
+    assert (feats.X >= 0).all()  # ReLU activations, no dropout at transform time
+    # memory-mapped output equals in-memory output
+    mm = learner.transform(fs, layers="all", out=tmp_path / "f.f32")
+    assert isinstance(mm.X, np.memmap)
+    np.testing.assert_array_equal(np.asarray(mm.X), feats.X)
+    # the net learned the blobs
+    acc = (learner.predict_frames(fs).argmax(1) == fs.frame_labels()).mean()
+    assert acc > 0.9
+    learner.save(tmp_path / "m")
+    again = FeatureLearner.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.transform(fs).X, feats.X)
+    assert again.classes_ == ["c0", "c1", "c2"]
+
+
+def test_transform_before_fit_is_an_error(rng):
+    with pytest.raises(MirlearnError, match="not fitted"):
+        FeatureLearner().transform(_blobs(rng))
