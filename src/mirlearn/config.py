@@ -77,9 +77,11 @@ class ForestConfig:
     """The Random Forest on frame (or window) features, then a majority vote per track."""
 
     n_estimators: int = 500
-    max_features: str | float | int = "sqrt"
+    max_features: str | int | float = "sqrt"
     min_samples_leaf: int = 1
+    max_samples: float | None = None  #: bootstrap sample per tree, share of the rows (None = all)
     max_train_frames: int | None = None  #: seeded per-track subsample of training rows
+    backend: str = "sklearn"  #: "sklearn" (Random Forest), "extra_trees" or "hist_gradient_boosting"
     n_jobs: int = -1
     seed: int = 0
 
@@ -128,6 +130,8 @@ class Config:
             _check(layer in valid_layers, "features.layers", f"{layer!r} is not one of {sorted(valid_layers)}")
         _check(f.window_seconds > 0 and f.hop_seconds > 0, "features.window_seconds", "must be > 0")
         _check(self.forest.n_estimators > 0, "forest.n_estimators", "must be > 0")
+        _check(self.forest.backend in ("sklearn", "random_forest", "extra_trees", "hist_gradient_boosting"),
+               "forest.backend", "must be sklearn, random_forest, extra_trees or hist_gradient_boosting")
         s = self.splits
         _check(len(s.fractions) == 3 and abs(sum(s.fractions) - 1) < 1e-9 and min(s.fractions) > 0,
                "splits.fractions", "must be three positive numbers summing to 1")

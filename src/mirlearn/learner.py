@@ -222,7 +222,7 @@ class FeatureLearner:
         net = self.net_.eval()
         with torch.inference_mode():
             for start in range(0, len(X), batch_size):
-                xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size], dtype=np.float32))
+                xb = _tensor(X[start:start + batch_size])
                 Y[start:start + len(xb)] = net.hidden(xb, layers).numpy()
 
     def predict_frames(self, frames: FrameSet, batch_size: int = 8192) -> np.ndarray:
@@ -233,8 +233,7 @@ class FeatureLearner:
         out = []
         with torch.inference_mode():
             for start in range(0, len(frames.X), batch_size):
-                xb = torch.from_numpy(np.ascontiguousarray(frames.X[start:start + batch_size], dtype=np.float32))
-                z = self.net_.eval()(xb)
+                z = self.net_.eval()(_tensor(frames.X[start:start + batch_size]))
                 p = torch.sigmoid(z) if self.loss == "sigmoid" else torch.softmax(z, dim=1)
                 out.append(p.numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
@@ -284,6 +283,16 @@ class FeatureLearner:
         self.net_.eval()
         self.classes_ = list(blob["classes"])
         return self
+
+
+def _tensor(rows: np.ndarray):
+    """A float32 CPU tensor of ``rows``; read-only memory-mapped rows are copied once."""
+    import torch
+
+    a = np.ascontiguousarray(rows, dtype=np.float32)
+    if not a.flags.writeable:
+        a = a.copy()
+    return torch.from_numpy(a)
 
 
 @dataclass

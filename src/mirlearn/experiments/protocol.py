@@ -42,7 +42,8 @@ def make_forest(cfg: Config):
 
     fc = cfg.forest
     return TrackForestClassifier(n_estimators=fc.n_estimators, max_features=fc.max_features,
-                                 min_samples_leaf=fc.min_samples_leaf, max_train_frames=fc.max_train_frames,
+                                 min_samples_leaf=fc.min_samples_leaf, max_samples=fc.max_samples,
+                                 max_train_frames=fc.max_train_frames, backend=fc.backend,
                                  n_jobs=fc.n_jobs, random_state=fc.seed)
 
 
