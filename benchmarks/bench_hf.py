@@ -1,0 +1,345 @@
+"""Hessian-Free benchmark: cost of G·v, and HF against SGD at equal wall-clock. Run by hand.
+
+    python benchmarks/bench_hf.py --out DIR [--budget 90] [--threads 2]
+    python -m benchmarks.bench_hf --out DIR
+
+Three measurements, written to DIR as CSV, JSON and PNG:
+
+1. ``gv_cost.csv`` — one Gauss-Newton product against one gradient (forward + backward) on the
+   same curvature chunk (12 500 rows = 25 % of 50 000), float32, 513-h-h-h-10 sigmoid nets with
+   h = 50 and 500: build time of the cached linearisation, G·v cached and recomputed, gradient
+   with and without the Fisher diagonal, and the memory a cached row keeps.
+2. ``curves.csv`` + ``hf_vs_sgd.png`` — a 513-50-50-50-C sigmoid net (Glorot init) trained by HF
+   (Sigtia's settings: λ0 = 10, 250 CG iterations, curvature on 25 %) and by plain SGD (lr 0.01,
+   batch 256) for the same time budget, on synthetic frames (50 000 × 513, 10 classes) and on
+   real |FFT| frames of the GTZAN music/speech collection (128 clips, tracks split 50/25/25).
+   Times exclude evaluation; the training loss is the full objective (BCE summed over outputs,
+   mean over frames), the same for both optimisers.
+3. ``summary.json`` — the figures at equal wall-clock, and the machine's load while running
+   (other processes on a shared machine slow both optimisers alike, not the ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mirlearn.nn.hf import GaussNewton, HFConfig, Objective, ParamSpec, train_hf
+from mirlearn.nn.hf.curvature import saved_bytes_per_row, CACHE_FACTOR
+
+MUSIC_SPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "music_speech"
+
+
+# -- networks and data -----------------------------------------------------------------------
+
+def sigmoid_mlp(n_in: int, hidden: int, n_out: int, seed: int) -> torch.nn.Module:
+    """The paper's sigmoid net: the package MLP if present, else the same net as a Sequential."""
+    try:
+        from mirlearn.nn.mlp import MLP
+
+        return MLP(n_in, (hidden,) * 3, n_out, activation="sigmoid", seed=seed)
+    except (ImportError, TypeError):  # absent, or its signature changed
+        torch.manual_seed(seed)
+        layers: list[torch.nn.Module] = []
+        for a, b in zip([n_in] + [hidden] * 3, [hidden] * 3 + [n_out]):
+            lin = torch.nn.Linear(a, b)
+            torch.nn.init.xavier_uniform_(lin.weight)
+            torch.nn.init.zeros_(lin.bias)
+            layers += [lin, torch.nn.Sigmoid()]
+        return torch.nn.Sequential(*layers[:-1])
+
+
+def synthetic_frames(n: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class-conditional frames with spectral structure, overlapping classes (not separable).
+
+    A 16-dim latent per frame (class mean + noise) drives 513 magnitude-like bins through a
+    random non-negative mixing, plus broadband noise; log-compressed and standardised later.
+    """
+    rng = np.random.default_rng(seed)
+    means = rng.normal(scale=0.6, size=(n_classes, 16))
+    mix = np.abs(rng.normal(size=(16, 513))) * np.exp(-np.arange(513) / 150.0)
+    y = rng.integers(0, n_classes, size=n)
+    latent = means[y] + rng.normal(size=(n, 16))
+    X = np.log1p(np.abs(latent @ mix + 0.5 * rng.normal(size=(n, 513))))
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+def music_speech_frames(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """|FFT| frames (1024/512, Hann) of the music/speech clips, tracks split 50/25/25 per class."""
+    import soundfile as sf
+
+    try:
+        from mirlearn.features.spectral import magnitude_frames
+    except ImportError:  # the package's frame module is optional here
+        def magnitude_frames(y: np.ndarray, *, n_fft: int = 1024, hop_length: int = 512) -> np.ndarray:
+            w = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+            fr = np.lib.stride_tricks.sliding_window_view(y.astype(np.float32), n_fft)[::hop_length]
+            return np.abs(np.fft.rfft(fr * w, axis=1)).astype(np.float32)
+
+    rng = np.random.default_rng(seed)
+    parts: dict[str, tuple[list, list]] = {"train": ([], []), "valid": ([], []), "test": ([], [])}
+    for label, cls in enumerate(("music", "speech")):
+        files = sorted((root / cls).glob("*.flac"))
+        order = rng.permutation(len(files))
+        cut = [len(files) // 2, len(files) // 2 + len(files) // 4]
+        for rank, k in enumerate(order):
+            part = "train" if rank < cut[0] else "valid" if rank < cut[1] else "test"
+            audio, sr = sf.read(files[k], dtype="float32", always_2d=False)
+            assert sr == 22050 and audio.ndim == 1, files[k]
+            fr = magnitude_frames(audio, n_fft=1024, hop_length=512)
+            parts[part][0].append(fr)
+            parts[part][1].append(np.full(len(fr), label, dtype=np.int64))
+    return {p: (np.concatenate(xs), np.concatenate(ys)) for p, (xs, ys) in parts.items()}
+
+
+def standardise(parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Zero mean, unit variance per dimension, statistics from the training part only."""
+    mu = parts["train"][0].mean(axis=0)
+    sd = parts["train"][0].std(axis=0) + 1e-6
+    return {p: (((X - mu) / sd).astype(np.float32), y) for p, (X, y) in parts.items()}
+
+
+# -- 1. G·v against a gradient ---------------------------------------------------------------
+
+def _median_time(fn, reps: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _linearize_bytes(op: GaussNewton) -> float:
+    """Bytes held by the cached linearisations (torch internals; benchmark-only, best effort)."""
+    total, seen = 0, set()
+    for b in op.blocks:
+        if b.jvp_fn is None:
+            continue
+        for cell in b.jvp_fn.__closure__ or ():
+            gm = cell.cell_contents
+            for t in getattr(gm, "_FX_CONST_FOLDED_ATTRS", []) if isinstance(gm, torch.nn.Module) else []:
+                s = t.untyped_storage()
+                if s.data_ptr() not in seen:
+                    seen.add(s.data_ptr())
+                    total += s.nbytes()
+    return float(total)
+
+
+def gv_cost(hidden: int, rows: int, chunk_rows: int, reps: int) -> dict[str, float]:
+    model = sigmoid_mlp(513, hidden, 10, seed=0).eval()
+    X, y = synthetic_frames(rows, 10, seed=1)
+    spec = ParamSpec.from_module(model)
+    theta = spec.from_module_values(model)
+    obj = Objective(model, "sigmoid", X, y, n_out=10, spec=spec, chunk_rows=chunk_rows)
+    blocks = list(obj.chunks(np.arange(rows)))
+    t0 = time.perf_counter()
+    cached = GaussNewton(model, theta, blocks, "sigmoid", spec=spec)
+    v = torch.randn(spec.size)
+    cached.matvec(v)  # linearize folds its constants on the first call: part of the build
+    build = time.perf_counter() - t0
+    recompute = GaussNewton(model, theta, blocks, "sigmoid", spec=spec, cache_bytes=0.0)
+    t_grad = _median_time(lambda: obj.value_and_grad(theta), reps)
+    t_grad_fisher = _median_time(lambda: obj.value_and_grad(theta, fisher=True), reps)
+    t_cached = _median_time(lambda: cached.matvec(v), reps)
+    t_recompute = _median_time(lambda: recompute.matvec(v), reps)
+    probe = saved_bytes_per_row(model, spec, theta, blocks[0][0])
+    return {
+        "hidden": hidden, "rows": rows, "block_rows": chunk_rows, "n_params": spec.size,
+        "grad_s": t_grad, "grad_fisher_s": t_grad_fisher, "gv_cached_s": t_cached,
+        "gv_recompute_s": t_recompute, "build_s": build,
+        "gv_over_grad": t_cached / t_grad, "gv_recompute_over_grad": t_recompute / t_grad,
+        "fisher_overhead": t_grad_fisher / t_grad - 1.0,
+        "saved_kb_per_row": probe / 1024, "cache_estimate_kb_per_row": CACHE_FACTOR * probe / 1024,
+        "linearize_kb_per_row": _linearize_bytes(cached) / rows / 1024,
+    }
+
+
+# -- 2. HF against SGD -------------------------------------------------------------------------
+
+def run_hf(model, data, budget: float) -> list[dict[str, float]]:
+    (X, y), (Xv, yv) = data["train"], data["valid"]
+    spec = ParamSpec.from_module(model)
+    n_out = int(max(y.max(), yv.max()) + 1)
+    f0 = Objective(model, "sigmoid", X, y, n_out=n_out, spec=spec).value(spec.from_module_values(model))
+    _, e0 = Objective(model, "sigmoid", Xv, yv, n_out=n_out, spec=spec).loss_and_error(spec.from_module_values(model))
+    curve = [{"seconds": 0.0, "train_loss": f0, "valid_acc": 1 - e0, "step": 0, "cg_iters": 0}]
+
+    def stop(rec: dict[str, float]) -> bool:
+        curve.append({"seconds": rec["seconds"], "train_loss": rec["objective"],
+                      "valid_acc": 1 - rec["valid_error"], "step": rec["step"], "cg_iters": rec["cg_iters"]})
+        return rec["seconds"] >= budget
+
+    train_hf(model, X, y, Xv, yv, HFConfig(max_steps=200), progress=False, callback=stop)
+    return curve
+
+
+def run_sgd(model, data, budget: float, *, lr: float = 0.01, batch: int = 256, n_evals: int = 25,
+            seed: int = 0) -> list[dict[str, float]]:
+    (X, y), (Xv, yv) = data["train"], data["valid"]
+    spec = ParamSpec.from_module(model)
+    n_out = int(max(y.max(), yv.max()) + 1)
+    train_obj = Objective(model, "sigmoid", X, y, n_out=n_out, spec=spec)
+    valid_obj = Objective(model, "sigmoid", Xv, yv, n_out=n_out, spec=spec)
+    Xt, T = torch.from_numpy(X), F.one_hot(torch.from_numpy(y), n_out).float()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    curve, elapsed, epoch, next_eval = [], 0.0, 0, 0.0
+
+    def evaluate() -> None:
+        model.eval()
+        theta = spec.from_module_values(model)
+        _, err = valid_obj.loss_and_error(theta)
+        curve.append({"seconds": elapsed, "train_loss": train_obj.value(theta), "valid_acc": 1 - err,
+                      "step": epoch, "cg_iters": 0})
+        model.train()
+
+    model.train()
+    while elapsed < budget:
+        perm = torch.randperm(len(X), generator=gen)
+        for start in range(0, len(X), batch):
+            if elapsed >= next_eval:
+                evaluate()
+                next_eval += budget / n_evals
+            t0 = time.perf_counter()
+            idx = perm[start:start + batch]
+            loss = F.binary_cross_entropy_with_logits(model(Xt[idx]), T[idx], reduction="sum") / len(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            elapsed += time.perf_counter() - t0
+            if elapsed >= budget:
+                break
+        epoch += 1
+    evaluate()
+    return curve
+
+
+def at_time(curve: list[dict[str, float]], t: float) -> dict[str, float]:
+    """The last point of ``curve`` reached by time ``t``."""
+    return [p for p in curve if p["seconds"] <= t + 1e-9][-1]
+
+
+def plot(curves: dict[tuple[str, str], list[dict[str, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({d for d, _ in curves})
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 4 * len(datasets)), squeeze=False)
+    for row, ds in enumerate(datasets):
+        for method, style in (("hf", "o-"), ("sgd", "s--")):
+            c = curves.get((ds, method))
+            if not c:
+                continue
+            t = [p["seconds"] for p in c]
+            axes[row, 0].plot(t, [p["train_loss"] for p in c], style, ms=3, label=method.upper())
+            axes[row, 1].plot(t, [100 * p["valid_acc"] for p in c], style, ms=3, label=method.upper())
+        axes[row, 0].set(title=f"{ds}: training objective", xlabel="training wall-clock (s)",
+                         ylabel="BCE summed over outputs, mean over frames", yscale="log")
+        axes[row, 1].set(title=f"{ds}: validation accuracy", xlabel="training wall-clock (s)",
+                         ylabel="frame accuracy (%)")
+        for ax in axes[row]:
+            ax.grid(alpha=0.3)
+            ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("runs/bench_hf"), help="output folder (runs/ is git-ignored)")
+    ap.add_argument("--budget", type=float, default=90.0, help="training seconds per optimiser and dataset")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared with other jobs)")
+    ap.add_argument("--rows", type=int, default=50_000, help="synthetic training frames")
+    ap.add_argument("--reps", type=int, default=3, help="repeats per timing (median)")
+    ap.add_argument("--skip-gv", action="store_true", help="skip the G·v cost measurement")
+    ap.add_argument("--data", type=Path, default=MUSIC_SPEECH, help="music_speech folder")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    load_start = os.getloadavg()
+    t_start = time.perf_counter()
+    summary: dict[str, object] = {"threads": args.threads, "budget_s": args.budget, "torch": torch.__version__}
+
+    if not args.skip_gv:
+        rows = []
+        for hidden in (50, 500):
+            r = gv_cost(hidden, rows=args.rows // 4, chunk_rows=8192, reps=args.reps)
+            print(f"G·v h={hidden}: cached {r['gv_cached_s']*1e3:.0f} ms, recomputed {r['gv_recompute_s']*1e3:.0f} ms, "
+                  f"gradient {r['grad_s']*1e3:.0f} ms -> ratio {r['gv_over_grad']:.2f} "
+                  f"(recomputed {r['gv_recompute_over_grad']:.2f}); build {r['build_s']:.2f} s; "
+                  f"Fisher +{100*r['fisher_overhead']:.0f} %; cache {r['linearize_kb_per_row']:.1f}+"
+                  f"{r['saved_kb_per_row']:.1f} KB/row (estimate {r['cache_estimate_kb_per_row']:.1f})", flush=True)
+            rows.append(r)
+        with open(args.out / "gv_cost.csv", "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        summary["gv_cost"] = rows
+
+    datasets: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    X, y = synthetic_frames(args.rows + args.rows // 5, 10, seed=0)
+    datasets["synthetic"] = standardise({"train": (X[:args.rows], y[:args.rows]),
+                                         "valid": (X[args.rows:], y[args.rows:])})
+    if args.data.is_dir():
+        t0 = time.perf_counter()
+        datasets["music_speech"] = standardise(music_speech_frames(args.data, seed=0))
+        print(f"music_speech frames: " + ", ".join(f"{p} {len(v[1])}" for p, v in datasets["music_speech"].items())
+              + f" ({time.perf_counter() - t0:.1f} s)", flush=True)
+    else:
+        print(f"{args.data} not found: real-frame comparison skipped", file=sys.stderr)
+
+    curves: dict[tuple[str, str], list[dict[str, float]]] = {}
+    results = {}
+    for name, data in datasets.items():
+        n_out = int(data["train"][1].max() + 1)
+        for method, runner in (("hf", run_hf), ("sgd", run_sgd)):
+            model = sigmoid_mlp(513, 50, n_out, seed=0)
+            curves[(name, method)] = runner(model, data, args.budget)
+            last = curves[(name, method)][-1]
+            print(f"{name} {method}: {last['seconds']:.0f} s, loss {last['train_loss']:.4f}, "
+                  f"valid acc {100*last['valid_acc']:.1f} %", flush=True)
+        t_eq = min(curves[(name, "hf")][-1]["seconds"], curves[(name, "sgd")][-1]["seconds"])
+        hf, sgd = at_time(curves[(name, "hf")], t_eq), at_time(curves[(name, "sgd")], t_eq)
+        hf_steps = curves[(name, "hf")][1:]
+        results[name] = {
+            "train_frames": len(data["train"][1]), "valid_frames": len(data["valid"][1]),
+            "equal_time_s": t_eq, "hf_loss": hf["train_loss"], "hf_valid_acc": hf["valid_acc"],
+            "sgd_loss": sgd["train_loss"], "sgd_valid_acc": sgd["valid_acc"],
+            "hf_steps": len(hf_steps), "hf_mean_cg_iters": statistics.mean(p["cg_iters"] for p in hf_steps) if hf_steps else 0,
+            "sgd_epochs": curves[(name, "sgd")][-1]["step"],
+        }
+        print(f"{name} at {t_eq:.0f} s: HF loss {hf['train_loss']:.4f} / acc {100*hf['valid_acc']:.1f} %, "
+              f"SGD loss {sgd['train_loss']:.4f} / acc {100*sgd['valid_acc']:.1f} %", flush=True)
+    summary["hf_vs_sgd"] = results
+
+    with open(args.out / "curves.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["dataset", "method", "seconds", "train_loss", "valid_acc", "step", "cg_iters"])
+        for (ds, method), c in curves.items():
+            for p in c:
+                w.writerow([ds, method, p["seconds"], p["train_loss"], p["valid_acc"], p["step"], p["cg_iters"]])
+    plot(curves, args.out / "hf_vs_sgd.png")
+    summary["load_average_start_end"] = [load_start[0], os.getloadavg()[0]]
+    summary["total_s"] = time.perf_counter() - t_start
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {args.out} in {summary['total_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
