@@ -122,3 +122,17 @@ def test_bad_files_listed_before_training_and_skip_bad(synth, tmp_path, home, ca
     assert not (out / "split-0" / "net").exists()  # nothing trained
     with pytest.warns(UserWarning, match="broken.wav"):
         assert main(args + ["--skip-bad", "--set", "features.layers=['all']"]) == 0
+
+
+def test_train_hessian_free_end_to_end(synth, home, capsys):
+    out = home / "hf"
+    assert main(["train", "--data", str(synth), "--optimizer", "hf", "--config", "sigtia2014-sigmoid-hf-50",
+                 "--out", str(out), "--set", "training.max_epochs=4", "--set", "training.max_cg_iters=30",
+                 "--set", "forest.n_estimators=30", "--set", "features.window_seconds=1.0",
+                 "--set", "features.hop_seconds=0.5", *_common(home)]) == 0
+    text = capsys.readouterr().out
+    assert "HF steps" in text
+    log = (out / "model" / "hf_log.csv").read_text().splitlines()
+    assert log[0].startswith("step,") and len(log) == 1 + 4
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["accuracy"] > 0.25  # above chance (4 classes) after 4 HF steps

@@ -42,8 +42,12 @@ def _add_data(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 def _add_run(p: argparse.ArgumentParser, config_default: str | None = "sigtia2014-relu-dropout-500") -> None:
     g = p.add_argument_group("run")
-    g.add_argument("--config", default=config_default, metavar="NAME|FILE",
-                   help=f"packaged config name or TOML file (default: {config_default}); see `mirlearn configs`")
+    g.add_argument("--config", default=None, metavar="NAME|FILE",
+                   help=f"packaged config name or TOML file (default: {config_default}, or "
+                        "sigtia2014-sigmoid-hf-500 with --optimizer hf); see `mirlearn configs`")
+    g.add_argument("--optimizer", choices=["sgd", "hf"], help="override training.optimizer: sgd or hf "
+                   "(Hessian-Free); without --config, hf picks the paper's sigmoid + HF config")
+    p.set_defaults(config_default=config_default)
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set training.max_epochs=20 (TOML value syntax)")
     g.add_argument("--out", metavar="DIR", help="run directory (default: runs/<time>-<config>)")
@@ -74,7 +78,14 @@ def _overrides(items: Sequence[str]) -> dict[str, Any]:
 def _config(args: argparse.Namespace):
     from mirlearn.config import load_config
 
-    return load_config(args.config, _overrides(args.set))
+    overrides = _overrides(args.set)
+    name = args.config
+    optimizer = getattr(args, "optimizer", None)
+    if name is None:
+        name = "sigtia2014-sigmoid-hf-500" if optimizer == "hf" else args.config_default
+    if optimizer:
+        overrides.setdefault("training", {})["optimizer"] = optimizer
+    return load_config(name, overrides)
 
 
 def _load_tracks(args: argparse.Namespace):
@@ -184,9 +195,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     learner = FeatureLearner.from_config(cfg, run_dir=model_dir, device=args.device, progress=not args.no_progress)
     t0 = time.perf_counter()
     learner.fit(frames.subset(split.train), frames.subset(split.valid))
-    r = learner.train_result_
-    print(f"network trained in {time.perf_counter() - t0:.1f} s: best epoch {r.best_epoch}, "
-          f"valid loss {r.best_valid_loss:.4f}, valid frame acc {r.best_valid_acc:.1%}")
+    print(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
     f = cfg.features
     spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)
     ids = list(split.train) + list(split.valid) + list(split.test)

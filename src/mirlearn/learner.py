@@ -173,6 +173,16 @@ class FeatureLearner:
         self.net_.to("cpu").eval()
         return self
 
+    def training_summary(self) -> str:
+        """One line on how training ended (best epoch / HF step, validation loss and accuracy)."""
+        r = self.train_result_
+        if hasattr(r, "best_epoch"):
+            return (f"best epoch {r.best_epoch} of {r.epochs_run}, valid loss {r.best_valid_loss:.4f}, "
+                    f"valid frame acc {r.best_valid_acc:.1%}")
+        best = f"best step {r.best_step}, valid loss {r.best_valid_loss:.4f}, valid frame acc " \
+               f"{1 - r.best_valid_error:.1%}" if r.best_step is not None else "no validation"
+        return f"{r.steps} HF steps ({r.stop_reason}), objective {r.objective:.4f}; {best}"
+
     # -- features -------------------------------------------------------------------------
     @property
     def widths_(self) -> list[int]:

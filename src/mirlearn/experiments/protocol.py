@@ -108,8 +108,8 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, out_dir: str | Path, 
         learner = FeatureLearner.from_config(cfg, run_dir=net_dir, device=device, progress=progress)
         learner.fit(train_fs, valid_fs)
         learner.save(net_dir)
-        res = learner.train_result_
-        atomic_write_json(net_dir / "train_result.json", _asdict(res))
+        atomic_write_json(net_dir / "train_result.json", _asdict(learner.train_result_))
+        log(f"[{split.name}] network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
     outcome.timings["train_s"] = time.perf_counter() - t0
     tr_path = net_dir / "train_result.json"
     outcome.train = json.loads(tr_path.read_text()) if tr_path.is_file() else {}
