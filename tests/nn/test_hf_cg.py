@@ -11,15 +11,6 @@ import torch
 from mirlearn.nn.hf import pcg, store_schedule
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets: one thread is faster (no wake-up of a second thread per op), and robust to load."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def spd(n: int, cond: float, seed: int, spacing: str = "linear") -> torch.Tensor:
     """Random SPD matrix with eigenvalues from 1 to cond, spaced linearly or geometrically.
 

@@ -16,15 +16,6 @@ from mirlearn.nn.hf.fisher import LinearSquaredGrads
 LOSSES = ["sigmoid", "softmax", "mse"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets: one thread is faster (no wake-up of a second thread per op), and robust to load."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_net(seed: int = 0) -> torch.nn.Sequential:
     """The spec's 4-5-3-3 sigmoid net, float64."""
     torch.manual_seed(seed)

@@ -14,15 +14,6 @@ from mirlearn.nn.hf import (GaussNewton, HFConfig, Objective, ParamSpec, get_los
                             train_hf)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets: one thread is faster (no wake-up of a second thread per op), and robust to load."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def sigmoid_net(n_in: int = 10, hidden: int = 8, n_out: int = 3, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     return torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.Sigmoid(),

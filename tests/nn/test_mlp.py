@@ -13,15 +13,6 @@ from mirlearn.errors import ConfigError
 from mirlearn.nn.mlp import MLP, dropout
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: thread hand-offs cost more than they save (restored after each test)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _net(**kw) -> MLP:
     args = dict(n_in=20, hidden=(16, 12, 8), n_out=3, seed=0)
     args.update(kw)

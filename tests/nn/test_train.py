@@ -25,15 +25,6 @@ from mirlearn.nn.train import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets: thread hand-offs cost more than they save (restored after each test)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _blobs(rng: np.random.Generator, n: int, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = rng.integers(0, len(centres), n)
     X = (centres[y] + rng.normal(size=(n, centres.shape[1]))).astype(np.float32)

@@ -47,6 +47,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mirlearn.features.chunks import chunk_rows_for, float64_chunks
+
 from mirlearn.features.spectral import magnitude_frames
 
 BaselineKind = Literal["mfcc", "logmel"]
@@ -450,25 +452,13 @@ class PMSC:
             self._m2 = np.zeros((dim, dim), dtype=np.float64)
         elif self.mean_.shape != (dim,):
             raise ValueError(f"X has {dim} dimensions, PMSC was fitted on {self.mean_.shape[0]}")
-        if rows is not None:
-            rows = np.sort(np.asarray(rows, dtype=np.int64).ravel())
-            n_total = len(rows)
-        else:
-            n_total = int(X.shape[0])
-        step = self._chunk_rows(dim)
-        for start in range(0, n_total, step):
-            stop = min(start + step, n_total)
-            chunk = X[rows[start:stop]] if rows is not None else X[start:stop]
-            self._update(np.array(chunk, dtype=np.float64))
+        for chunk in float64_chunks(X, rows, self._chunk_rows(dim)):
+            self._update(chunk)
         self._finish()
         return self
 
     def _chunk_rows(self, dim: int) -> int:
-        if self.chunk_rows is not None:
-            if self.chunk_rows < 1:
-                raise ValueError(f"chunk_rows must be positive, got {self.chunk_rows}")
-            return int(self.chunk_rows)
-        return max(1, min(65536, (8 << 20) // max(dim, 1)))
+        return chunk_rows_for(dim, self.chunk_rows)
 
     def _update(self, chunk: np.ndarray) -> None:
         # Chan, Golub & LeVeque: merge (n, mean, scatter) of the chunk, centred on its own

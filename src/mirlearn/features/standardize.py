@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mirlearn.features.chunks import chunk_rows_for, float64_chunks
+
 #: Dimensions whose standard deviation is below this are left unscaled (scale 1).
 STD_FLOOR = 1e-8
 
@@ -102,28 +104,13 @@ class Standardizer:
         elif self.mean_.shape != (dim,):
             raise ValueError(f"X has {dim} dimensions, the standardiser was fitted on {self.mean_.shape[0]}")
 
-        if rows is not None:
-            # Sorted indices read a memory map front to back; the statistics do not
-            # depend on the order.
-            rows = np.sort(np.asarray(rows, dtype=np.int64).ravel())
-            n_total = len(rows)
-        else:
-            n_total = int(X.shape[0])
-        step = self._chunk_rows(dim)
-        for start in range(0, n_total, step):
-            stop = min(start + step, n_total)
-            chunk = X[rows[start:stop]] if rows is not None else X[start:stop]
-            # np.array copies: _update centres the chunk in place, X must stay untouched.
-            self._update(np.array(chunk, dtype=np.float64))
+        for chunk in float64_chunks(X, rows, self._chunk_rows(dim)):
+            self._update(chunk)
         self._finish()
         return self
 
     def _chunk_rows(self, dim: int) -> int:
-        if self.chunk_rows is not None:
-            if self.chunk_rows < 1:
-                raise ValueError(f"chunk_rows must be positive, got {self.chunk_rows}")
-            return int(self.chunk_rows)
-        return max(1, min(65536, (8 << 20) // max(dim, 1)))
+        return chunk_rows_for(dim, self.chunk_rows)
 
     def _update(self, chunk: np.ndarray) -> None:
         # Chan, Golub & LeVeque (1979): combine (n, mean, M2) of the fit so far with those
