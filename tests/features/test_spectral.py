@@ -87,3 +87,16 @@ def test_settings_dict_and_dispatch(y: np.ndarray) -> None:
         FrameSettings(kind="cqt")
     with pytest.raises(ValueError, match="hop_length"):
         FrameSettings(hop_length=0)
+
+
+def test_baseline_kinds_dispatch_to_the_baselines(rng):
+    from mirlearn.features.baselines import logmel_frames, mfcc_frames
+    from mirlearn.features.spectral import FrameSettings, frames, magnitude_frames
+
+    y = rng.normal(size=22050 * 2).astype(np.float32)
+    n = len(magnitude_frames(y))
+    for kind, ref in (("mfcc", mfcc_frames), ("logmel", logmel_frames)):
+        s = FrameSettings(kind=kind)
+        F = frames(y, s)
+        assert F.shape == (n, s.dim) and F.dtype == np.float32
+        np.testing.assert_array_equal(F, ref(y, sr=22050, n_fft=1024, hop_length=512, center=False))

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-#: Frame kinds that :func:`frames` knows how to compute. Log-mel, MFCC, CQT come later.
-KINDS: tuple[str, ...] = ("fft",)
+#: Frame kinds that :func:`frames` knows how to compute: ``'fft'`` (|FFT|, the paper's input),
+#: and the baselines' ``'mfcc'`` (20 MFCC + Δ) and ``'logmel'`` (128-band log mel, the input of
+#: PMSC); see :mod:`mirlearn.features.baselines` for their settings.
+KINDS: tuple[str, ...] = ("fft", "mfcc", "logmel")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,11 @@ class FrameSettings:
     @property
     def dim(self) -> int:
         """Values per frame (``n_fft // 2 + 1`` for ``kind='fft'``)."""
-        return self.n_fft // 2 + 1
+        if self.kind == "fft":
+            return self.n_fft // 2 + 1
+        from mirlearn.features.baselines import baseline_dim
+
+        return baseline_dim(self.kind)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form, used in cache keys and in the records of a run."""
@@ -199,4 +205,7 @@ def frames(y: np.ndarray, settings: FrameSettings) -> np.ndarray:
             y, n_fft=settings.n_fft, hop_length=settings.hop_length,
             window=settings.window, center=settings.center,
         )
-    raise ValueError(f"unknown frame kind {settings.kind!r}")  # pragma: no cover (checked in FrameSettings)
+    from mirlearn.features.baselines import baseline_frames
+
+    return baseline_frames(settings.kind, y, sr=settings.sr, n_fft=settings.n_fft,
+                           hop_length=settings.hop_length, center=settings.center)
