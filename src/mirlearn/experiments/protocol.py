@@ -47,12 +47,20 @@ def make_forest(cfg: Config):
                                  n_jobs=fc.n_jobs, random_state=fc.seed)
 
 
-def cell_features(all_layers: FrameSet, widths: Sequence[int], spec: FeatureSpec, cfg: Config) -> FrameSet:
-    """Slice the all-layer activations to ``spec.layers`` and aggregate when asked."""
+def cell_features(all_layers: FrameSet, widths: Sequence[int] | None, spec: FeatureSpec, cfg: Config) -> FrameSet:
+    """Slice the all-layer activations to ``spec.layers`` and aggregate when asked.
+
+    ``widths=None`` marks a single feature matrix (a baseline): only ``layers="all"`` applies.
+    """
     from mirlearn.features.aggregate import aggregate_frameset
 
-    sel = parse_layers(spec.layers, len(widths))
-    if len(sel) == len(widths):
+    if widths is None:
+        if spec.layers != "all":
+            raise ValueError(f"a baseline has no hidden layers; cell {spec.name} asks for layer {spec.layers}")
+        sel = ()
+    else:
+        sel = parse_layers(spec.layers, len(widths))
+    if widths is None or len(sel) == len(widths):
         fs = all_layers
     else:
         cols = layer_columns(widths, sel)
@@ -74,9 +82,83 @@ class SplitOutcome:
     train: dict[str, Any] = field(default_factory=dict)
 
 
+def train_network(cfg: Config, frames: FrameSet, split: Split, net_dir: str | Path, *, device: str = "cpu",
+                  progress: bool = True, log: Callable[[str], None] = print) -> FeatureLearner:
+    """Train the configuration's network on ``split`` (or reuse the one saved in ``net_dir``).
+
+    A network whose training was interrupted resumes from its last checkpoint in ``net_dir``.
+    """
+    net_dir = Path(net_dir)
+    if (net_dir / "featurenet.pt").is_file():
+        log(f"[{split.name}] network: reusing {net_dir / 'featurenet.pt'}")
+        return FeatureLearner.load(net_dir)
+    train_fs, valid_fs = frames.subset(split.train), frames.subset(split.valid)
+    log(f"[{split.name}] training {cfg.network.activation} MLP {cfg.network.hidden} with "
+        f"{cfg.training.optimizer} on {len(train_fs.X)} frames ({len(split.train)} tracks)")
+    t0 = time.perf_counter()
+    learner = FeatureLearner.from_config(cfg, run_dir=net_dir, device=device, progress=progress)
+    learner.fit(train_fs, valid_fs)
+    seconds = time.perf_counter() - t0
+    learner.save(net_dir)
+    atomic_write_json(net_dir / "train_result.json", {**_asdict(learner.train_result_), "wall_seconds": seconds})
+    log(f"[{split.name}] network trained in {seconds:.1f} s: {learner.training_summary()}")
+    return learner
+
+
+def evaluate_cells(cfg: Config, features: FrameSet, widths: Sequence[int] | None, split: Split,
+                   out_dir: str | Path, cells: Sequence[FeatureSpec], *, experiment: dict[str, Any] | None = None,
+                   log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+    """Forest + vote for every feature cell; one JSON per cell, finished cells are skipped.
+
+    Parameters
+    ----------
+    features : features of (at least) every track of the split: all hidden layers
+        concatenated when ``widths`` is given, else one feature matrix (a baseline) whose
+        cells must use ``layers="all"``
+    widths : widths of the hidden layers, or None for a baseline
+    split : the forest is fit on train + valid tracks and tested on the test tracks
+    experiment : what the cells belong to (table, dataset, net, method, units), stored in each
+    """
+    from mirlearn.classify import evaluate_tracks, vote, write_predictions
+
+    out = Path(out_dir)
+    fit_ids = list(split.train) + list(split.valid)
+    results: dict[str, dict[str, Any]] = {}
+    for spec in cells:
+        path = out / "cells" / f"{spec.name}.json"
+        if path.is_file():
+            results[spec.name] = json.loads(path.read_text())
+            continue
+        t0 = time.perf_counter()
+        fs = cell_features(features, widths, spec, cfg)
+        t_feat = time.perf_counter() - t0
+        fit_fs, test_fs = fs.subset(fit_ids), fs.subset(list(split.test))
+        t0 = time.perf_counter()
+        forest = make_forest(cfg).fit(fit_fs)
+        t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        frame_proba = forest.predict_frames(test_fs)
+        t_pred = time.perf_counter() - t0
+        track_pred, track_scores = vote(frame_proba, test_fs.offsets, len(test_fs.tracks.classes))
+        m = evaluate_tracks(test_fs.tracks.y, track_pred, test_fs.tracks.classes,
+                            frame_true=test_fs.frame_labels(), frame_pred=frame_proba.argmax(1))
+        write_predictions(out / "predictions" / f"{spec.name}.csv", test_fs.tracks.ids, test_fs.tracks.y,
+                          track_pred, track_scores, test_fs.tracks.classes)
+        n_rows = int(forest.n_train_frames_)
+        record = {"cell": spec.name, "layers": spec.layers, "aggregate": spec.aggregate, "split": split.name,
+                  "experiment": dict(experiment or {}), "metrics": m.to_dict(), "n_fit_rows": len(fit_fs.X),
+                  "n_forest_rows": n_rows, "n_test_rows": len(test_fs.X), "dim": fs.dim,
+                  "timings": {"features_s": t_feat, "forest_fit_s": t_fit, "forest_predict_s": t_pred}}
+        atomic_write_json(path, record)
+        results[spec.name] = record
+        log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  frame acc {m.frame_accuracy:6.1%}"
+            f"  (forest fit {t_fit:.1f} s on {n_rows} × {fs.dim})")
+    return results
+
+
 def run_split(cfg: Config, frames: FrameSet, split: Split, out_dir: str | Path, *, device: str = "cpu",
               progress: bool = True, keep_features: bool = False, learner: FeatureLearner | None = None,
-              log: Callable[[str], None] = print) -> SplitOutcome:
+              experiment: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> SplitOutcome:
     """Train the configuration's network on one split and evaluate every feature cell.
 
     Parameters
@@ -87,69 +169,27 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, out_dir: str | Path, 
     out_dir : the split's folder; finished work found there is reused
     keep_features : keep the all-layer activations on disk after the cells are done
     learner : an already trained network to evaluate (no training then)
+    experiment : stored in every cell record (see :func:`evaluate_cells`)
     """
-    from mirlearn.classify import evaluate_tracks, write_predictions
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     outcome = SplitOutcome(split=split.name)
-    train_fs, valid_fs = frames.subset(split.train), frames.subset(split.valid)
-
-    net_dir = out / "net"
     t0 = time.perf_counter()
-    if learner is not None:
-        pass
-    elif (net_dir / "featurenet.pt").is_file():
-        learner = FeatureLearner.load(net_dir)
-        log(f"[{split.name}] network: reusing {net_dir / 'featurenet.pt'}")
-    else:
-        log(f"[{split.name}] training {cfg.network.activation} MLP {cfg.network.hidden} with "
-            f"{cfg.training.optimizer} on {len(train_fs.X)} frames ({len(split.train)} tracks)")
-        learner = FeatureLearner.from_config(cfg, run_dir=net_dir, device=device, progress=progress)
-        learner.fit(train_fs, valid_fs)
-        learner.save(net_dir)
-        atomic_write_json(net_dir / "train_result.json", _asdict(learner.train_result_))
-        log(f"[{split.name}] network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
+    if learner is None:
+        learner = train_network(cfg, frames, split, out / "net", device=device, progress=progress, log=log)
     outcome.timings["train_s"] = time.perf_counter() - t0
-    tr_path = net_dir / "train_result.json"
+    tr_path = out / "net" / "train_result.json"
     outcome.train = json.loads(tr_path.read_text()) if tr_path.is_file() else {}
-    del train_fs, valid_fs
 
     cells = cells_of(cfg)
     todo = [c for c in cells if not (out / "cells" / f"{c.name}.json").is_file()]
+    feat_path = out / "features-all.f32"
     if todo:
         ids = list(split.train) + list(split.valid) + list(split.test)
-        sub = frames.subset(ids)
         t0 = time.perf_counter()
-        feat_path = out / "features-all.f32"
-        all_layers = learner.transform(sub, layers="all", out=feat_path)
+        all_layers = learner.transform(frames.subset(ids), layers="all", out=feat_path)
         outcome.timings["features_s"] = time.perf_counter() - t0
-        fit_ids = list(split.train) + list(split.valid)
-        for spec in todo:
-            t0 = time.perf_counter()
-            fs = cell_features(all_layers, learner.widths_, spec, cfg)
-            t_feat = time.perf_counter() - t0
-            fit_fs, test_fs = fs.subset(fit_ids), fs.subset(list(split.test))
-            t0 = time.perf_counter()
-            forest = make_forest(cfg).fit(fit_fs)
-            t_fit = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            frame_proba = forest.predict_frames(test_fs)
-            t_pred = time.perf_counter() - t0
-            from mirlearn.classify import vote
-
-            track_pred, track_scores = vote(frame_proba, test_fs.offsets, len(test_fs.tracks.classes))
-            m = evaluate_tracks(test_fs.tracks.y, track_pred, test_fs.tracks.classes,
-                                frame_true=test_fs.frame_labels(), frame_pred=frame_proba.argmax(1))
-            write_predictions(out / "predictions" / f"{spec.name}.csv", test_fs.tracks.ids, test_fs.tracks.y,
-                              track_pred, track_scores, test_fs.tracks.classes)
-            record = {"cell": spec.name, "layers": spec.layers, "aggregate": spec.aggregate,
-                      "split": split.name, "metrics": m.to_dict(), "n_fit_rows": len(fit_fs.X),
-                      "n_test_rows": len(test_fs.X), "dim": fs.dim,
-                      "timings": {"features_s": t_feat, "forest_fit_s": t_fit, "forest_predict_s": t_pred}}
-            atomic_write_json(out / "cells" / f"{spec.name}.json", record)
-            log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  frame acc "
-                f"{m.frame_accuracy:6.1%}  (forest fit {t_fit:.1f} s on {len(fit_fs.X)} × {fs.dim})")
+        evaluate_cells(cfg, all_layers, learner.widths_, split, out, todo, experiment=experiment, log=log)
         del all_layers
         if not keep_features:
             feat_path.unlink(missing_ok=True)
