@@ -308,6 +308,98 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Reproduce Sigtia & Dixon (2014): Tables 1 and 2 with baselines, as one resumable grid."""
+    from mirlearn.config import load_config
+    from mirlearn.datasets import load_dataset
+    from mirlearn.experiments import sigtia2014 as grid
+
+    if bool(args.gtzan) == bool(args.dataset):
+        raise MirlearnError("give the data: --gtzan DIR, or --dataset synthetic|PATH (a folder-per-label set)")
+    user = _overrides(args.set)
+    base = load_config("sigtia2014-relu-dropout-500", user)
+    if args.gtzan:
+        args.data, args.dataset_kind, name = args.gtzan, "gtzan", "gtzan"
+    elif args.dataset == "synthetic":
+        from mirlearn.datasets.synthetic import make_synthetic
+
+        root = data_home() / "synthetic-grid"
+        make_synthetic(root, n_classes=4, clips_per_class=12, seconds=6.0, seed=0)
+        args.data, args.dataset_kind, name = str(root), "folder", "synthetic"
+    else:
+        args.data, args.dataset_kind, name = args.dataset, "auto", Path(args.dataset).name
+    run_dir = Path(args.out) if args.out else Path("runs") / f"sigtia2014-{name}-{args.profile}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tracks, stored = load_dataset(args.data, args.dataset_kind)
+    cache = Path(args.cache) if args.cache else data_home() / "frames"
+
+    def frames_of(table, kind="fft", max_seconds=None):
+        from mirlearn.features.cache import extract_frames
+
+        return extract_frames(table, grid._frame_settings(base, kind), cache_dir=cache, n_jobs=args.jobs,
+                              skip_bad=args.skip_bad, progress=not args.no_progress, max_seconds=max_seconds)
+
+    t0 = time.perf_counter()
+    frames = frames_of(tracks)
+    stage_times = {"frames_s": time.perf_counter() - t0}
+    args.dataset = args.dataset_kind
+    splits = _splits(args, base, frames.tracks, stored, run_dir)
+    inputs = grid.Inputs(name, frames, splits)
+    ismir = None
+    tables = {name: frames.tracks}
+    if args.ismir2004:
+        from mirlearn.datasets.ismir2004 import ismir2004_split, load_ismir2004
+
+        itracks = load_ismir2004(args.ismir2004, part=("training", "development"))
+        t0 = time.perf_counter()
+        iframes = frames_of(itracks, max_seconds=30.0)  # the paper: the first 30 s of each track
+        stage_times["frames_ismir2004_s"] = time.perf_counter() - t0
+        ismir = grid.Inputs("ismir2004", iframes, [ismir2004_split(iframes.tracks).restrict(iframes.tracks)])
+        tables["ismir2004"] = iframes.tracks
+    nets = [n for n in grid.NETS if not args.nets or n.key in args.nets]
+    baselines = [] if args.no_baselines else ["mfcc", "pmsc"]
+    plan = grid.plan_grid(inputs, profile=args.profile, nets=nets, user=user, ismir=ismir, baselines=baselines)
+    print(f"plan ({args.profile} profile, {len(splits)} split(s)):")
+    print(grid.format_plan(plan))
+    for r in grid.PROFILES[args.profile]:
+        print(f"  reduction: {r.describe()}")
+    if args.dry_run:
+        return 0
+
+    def frame_source(dataset: str, kind: str):
+        return frames_of(tables[dataset], kind, max_seconds=30.0 if dataset == "ismir2004" else None)
+
+    from mirlearn.config import dump_toml
+    from mirlearn.runs import record_run
+
+    record_run(run_dir, dump_toml(base), {"profile": args.profile})
+    run = grid.reproduce(inputs=inputs, out=run_dir, profile=args.profile, nets=nets, user=user, ismir=ismir,
+                         baselines=baselines, frame_source=frame_source, device=args.device,
+                         progress=not args.no_progress)
+    run["timings"].update(stage_times)
+    from mirlearn.io import atomic_write_json
+
+    atomic_write_json(run_dir / "run.json", run)
+    return _write_report(run_dir)
+
+
+def _write_report(run_dir: Path) -> int:
+    from mirlearn.experiments.report import write_report
+
+    md, html = write_report(run_dir)
+    print(f"\n{md.read_text()}" if md.stat().st_size < 20000 else "")
+    print(f"report: {md}  and  {html}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild report.md / report.html of a run from its JSON results alone."""
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise MirlearnError(f"run directory not found: {run_dir}")
+    return _write_report(run_dir)
+
+
 def cmd_configs(args: argparse.Namespace) -> int:
     """List the packaged configs, or print one."""
     from mirlearn.config import dump_toml, load_config, packaged_configs
@@ -393,6 +485,34 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--seconds", type=float, default=30.0)
     sy.add_argument("--seed", type=int, default=0)
     sy.set_defaults(func=cmd_synth)
+
+    rp = sub.add_parser("reproduce", help="reproduce Sigtia & Dixon 2014: Tables 1 and 2, baselines, report")
+    rp.add_argument("paper", choices=["sigtia2014"])
+    src = rp.add_argument_group("data")
+    src.add_argument("--gtzan", metavar="DIR", help="your GTZAN copy")
+    src.add_argument("--dataset", metavar="synthetic|PATH", help="run the grid on the synthetic set or on "
+                     "a folder-per-label dataset instead of GTZAN")
+    src.add_argument("--ismir2004", metavar="DIR", help="your ISMIR 2004 genre copy (Table 2)")
+    src.add_argument("--splits", metavar="FILE", help="split file or folder (default: the paper's 4 random "
+                     "stratified 50/25/25 splits)")
+    src.add_argument("--cache", metavar="DIR")
+    src.add_argument("-j", "--jobs", type=int, default=2)
+    src.add_argument("--skip-bad", action="store_true")
+    rp.add_argument("--profile", choices=["paper", "quick"], default="quick",
+                    help="paper: every setting as published; quick: named reductions (default)")
+    rp.add_argument("--nets", nargs="+", metavar="NET", help="only these nets, e.g. relu-dropout-500")
+    rp.add_argument("--no-baselines", action="store_true", help="skip MFCC and PMSC")
+    rp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key for every net and baseline")
+    rp.add_argument("--device", default="cpu")
+    rp.add_argument("--out", metavar="DIR", help="run directory (default: runs/sigtia2014-<data>-<profile>)")
+    rp.add_argument("--dry-run", action="store_true", help="print the plan and a time estimate, run nothing")
+    rp.add_argument("--no-progress", action="store_true")
+    rp.set_defaults(func=cmd_reproduce)
+
+    rep = sub.add_parser("report", help="rebuild a run's report.md / report.html from its JSON results")
+    rep.add_argument("run_dir")
+    rep.set_defaults(func=cmd_report)
 
     c = sub.add_parser("configs", help="list packaged configs, or print one")
     c.add_argument("name", nargs="?")

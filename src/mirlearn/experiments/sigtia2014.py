@@ -1,0 +1,343 @@
+"""The reproduction of Sigtia & Dixon (ICASSP 2014) as one resumable grid.
+
+Table 1: {ReLU+SGD, ReLU+SGD+Dropout, Sigmoid+HF} × {50, 500} units × K splits of GTZAN
+(24 networks for K = 4); for each network the features of hidden layer 1, 2, 3 and all three,
+on frames and aggregated over 5 s windows → Random Forest → majority vote per track.
+Table 2: the best GTZAN network of each method (chosen on validation frames, never on test)
+as a feature extractor on ISMIR 2004 (forest trained on its training part, tested on its
+development part), beside the MFCC and PMSC baselines — which also run on GTZAN.
+
+Layout of a reproduction run::
+
+    run.json                     profile, reductions, settings, time per stage
+    splits.json
+    gtzan/<net>/split-<k>/       net/ (logs, checkpoint, featurenet.pt), cells/, predictions/
+    baselines/<dataset>/<mfcc|pmsc>/split-<k>/cells/
+    ismir2004/<net>/cells/       the transfer cells
+    report.md, report.html, figures/
+
+Every cell is its own JSON file: a rerun skips finished cells and networks, and a network
+killed during training resumes from its last epoch (or HF step).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from mirlearn.config import Config, load_config, merge
+from mirlearn.datasets.splits import Split
+from mirlearn.datasets.tracks import TrackTable
+from mirlearn.errors import MirlearnError
+from mirlearn.experiments.protocol import cells_of, evaluate_cells, run_split
+from mirlearn.features.frameset import FrameSet
+from mirlearn.io import atomic_write_json
+from mirlearn.learner import FeatureLearner, FeatureSpec
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """One row of Table 1: a training method at one width."""
+
+    key: str  #: folder name, e.g. ``relu-dropout-500``
+    method: str  #: as the paper names it, e.g. ``ReLU+SGD+Dropout``
+    units: int  #: hidden units per layer
+    config: str  #: packaged configuration
+
+    @property
+    def optimizer(self) -> str:
+        return "hf" if self.method == "Sigmoid+HF" else "sgd"
+
+
+NETS: tuple[NetSpec, ...] = tuple(
+    NetSpec(f"{key}-{units}", method, units, f"sigtia2014-{key}-{units}")
+    for key, method in (("relu-sgd", "ReLU+SGD"), ("relu-dropout", "ReLU+SGD+Dropout"), ("sigmoid-hf", "Sigmoid+HF"))
+    for units in (50, 500)
+)
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A named departure from the paper's settings, listed in every report that uses it."""
+
+    key: str  #: dotted config key
+    value: Any
+    applies_to: str  #: "all", "sgd" (ReLU nets) or "hf" (sigmoid + HF nets)
+    why: str
+
+    def describe(self) -> str:
+        scope = {"all": "", "sgd": " (SGD nets)", "hf": " (Hessian-Free nets)"}[self.applies_to]
+        return f"{self.key} = {self.value}{scope}: {self.why}"
+
+
+#: The profiles: ``paper`` is every setting as published; ``quick`` names each reduction that
+#: brings the whole GTZAN grid within a few hours on a 2-core CPU.
+PROFILES: dict[str, tuple[Reduction, ...]] = {
+    "paper": (),
+    "quick": (
+        Reduction("forest.max_train_frames", 100_000, "all",
+                  "each forest sees a seeded subsample of at most 100 000 training frames (or windows), "
+                  "an equal share from every track, instead of all ≈ 970 000 GTZAN frames"),
+        Reduction("forest.n_estimators", 100, "all", "100 trees per forest instead of 500"),
+        Reduction("forest.min_samples_leaf", 5, "all", "leaves of at least 5 frames (smaller trees)"),
+        Reduction("training.max_epochs", 40, "sgd", "at most 40 epochs (early stopping, patience 10, "
+                  "usually ends training sooner)"),
+        Reduction("training.max_epochs", 25, "hf", "at most 25 HF steps instead of 200"),
+        Reduction("training.max_cg_iters", 100, "hf", "at most 100 CG iterations per HF step instead of 250"),
+    ),
+}
+
+
+def profile_overrides(profile: str, optimizer: str) -> dict[str, Any]:
+    """The nested config overrides of ``profile`` for a net trained with ``optimizer``."""
+    if profile not in PROFILES:
+        raise MirlearnError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    out: dict[str, Any] = {}
+    for r in PROFILES[profile]:
+        if r.applies_to in ("all", optimizer):
+            section, key = r.key.split(".")
+            out.setdefault(section, {})[key] = r.value
+    return out
+
+
+def net_config(net: NetSpec, profile: str, user: dict[str, Any] | None = None) -> Config:
+    """The configuration of one net under a profile, with the user's overrides on top."""
+    return load_config(net.config, merge(profile_overrides(profile, net.optimizer), user or {}))
+
+
+def baseline_config(profile: str, user: dict[str, Any] | None = None) -> Config:
+    """Forest and aggregation settings of the baselines: those of the paper's nets."""
+    return load_config("sigtia2014-relu-dropout-500", merge(profile_overrides(profile, "sgd"), user or {}))
+
+
+# -- estimates ------------------------------------------------------------------------------
+#: Reference throughputs on the 2-core machine (see PERF_NOTES.md and benchmarks/); rough.
+SGD_FRAMES_PER_S = {50: 200_000.0, 500: 22_000.0}
+SGD_EPOCHS_EXPECTED = 25
+HF_GRADIENTS_PER_STEP = 1.0 + 0.25 * 1.3 * 60  # full-set gradient + ~60 CG iterations on 25 %
+FOREST_S_PER_UNIT = 6e-8  # s per (tree · √dim · row · log2 row), random labels, 2 jobs
+
+
+def forest_seconds(rows: int, dim: int, trees: int) -> float:
+    """Upper-bound estimate of one forest fit (random labels are the worst case)."""
+    rows = max(rows, 2)
+    return FOREST_S_PER_UNIT * trees * math.sqrt(dim) * rows * math.log2(rows)
+
+
+def estimate(plan: Sequence[dict[str, Any]]) -> float:
+    """Sum of the plan's estimated seconds."""
+    return float(sum(job["estimate_s"] for job in plan))
+
+
+# -- the runner -----------------------------------------------------------------------------
+@dataclass
+class Inputs:
+    """Frames and splits the grid runs on."""
+
+    name: str  #: "gtzan" or the dataset's folder name
+    frames: FrameSet
+    splits: list[Split]
+
+
+def _frame_settings(cfg: Config, kind: str = "fft"):
+    from mirlearn.features.spectral import FrameSettings
+
+    return FrameSettings(sr=cfg.frames.sr, n_fft=cfg.frames.n_fft, hop_length=cfg.frames.hop_length,
+                         center=cfg.frames.center, kind=kind)
+
+
+def plan_grid(inputs: Inputs, *, profile: str, nets: Sequence[NetSpec], user: dict[str, Any] | None,
+              ismir: Inputs | None, baselines: Sequence[str]) -> list[dict[str, Any]]:
+    """Every job of the grid with a rough time estimate (seconds, on 2 CPU cores)."""
+    plan: list[dict[str, Any]] = []
+    n_frames = len(inputs.frames.X)
+    frac_train = float(np.mean([len(s.train) for s in inputs.splits])) / max(1, inputs.frames.n_tracks)
+    frac_fit = float(np.mean([len(s.train) + len(s.valid) for s in inputs.splits])) / max(1, inputs.frames.n_tracks)
+    n_train, n_fit = int(n_frames * frac_train), int(n_frames * frac_fit)
+    for net in nets:
+        cfg = net_config(net, profile, user)
+        widths = cfg.network.hidden
+        frames_per_s = SGD_FRAMES_PER_S[50 if max(widths) <= 100 else 500]
+        if net.optimizer == "sgd":
+            train_s = n_train * min(SGD_EPOCHS_EXPECTED, cfg.training.max_epochs) / frames_per_s
+        else:
+            train_s = n_train * cfg.training.max_epochs * HF_GRADIENTS_PER_STEP / frames_per_s
+        cells = cells_of(cfg)
+        forest_s = 0.0
+        for c in cells:
+            dim = sum(widths) if c.layers == "all" else widths[int(c.layers) - 1]
+            rows = n_fit
+            if c.aggregate:
+                rows = max(1, n_fit * cfg.frames.hop_length // max(1, int(cfg.features.hop_seconds * cfg.frames.sr)))
+                dim *= 2
+            if cfg.forest.max_train_frames:
+                rows = min(rows, cfg.forest.max_train_frames)
+            forest_s += forest_seconds(rows, dim, cfg.forest.n_estimators)
+        for split in inputs.splits:
+            plan.append({"stage": "table1", "net": net.key, "split": split.name, "cells": len(cells),
+                         "estimate_s": train_s + forest_s, "train_s": train_s, "forest_s": forest_s})
+    bcfg = baseline_config(profile, user)
+    for kind in baselines:
+        dim = 40 if kind == "mfcc" else 128
+        rows = min(n_fit, bcfg.forest.max_train_frames or n_fit)
+        for split in inputs.splits:
+            plan.append({"stage": "baseline", "dataset": inputs.name, "method": kind, "split": split.name,
+                         "estimate_s": 2 * forest_seconds(rows, dim, bcfg.forest.n_estimators)})
+    if ismir is not None:
+        n_i = int(len(ismir.frames.X) * 0.5)
+        for method in sorted({n.method for n in nets}):
+            plan.append({"stage": "table2", "method": method, "estimate_s": 8 * forest_seconds(
+                min(n_i, bcfg.forest.max_train_frames or n_i), 1500, bcfg.forest.n_estimators)})
+        for kind in baselines:
+            plan.append({"stage": "baseline", "dataset": "ismir2004", "method": kind,
+                         "estimate_s": 2 * forest_seconds(n_i, 40 if kind == "mfcc" else 128, bcfg.forest.n_estimators)})
+    return plan
+
+
+def format_plan(plan: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for job in plan:
+        what = " ".join(f"{k}={v}" for k, v in job.items() if k in ("stage", "net", "method", "dataset", "split", "cells"))
+        lines.append(f"  {what:<70} ~{_fmt_s(job['estimate_s'])}")
+    lines.append(f"  total ~{_fmt_s(estimate(plan))} on 2 CPU cores (rough upper bound: forests estimated "
+                 "for random labels)")
+    return "\n".join(lines)
+
+
+def _fmt_s(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def best_nets(run_dir: Path, nets: Sequence[NetSpec], splits: Sequence[Split], dataset: str = "gtzan"
+              ) -> dict[str, dict[str, Any]]:
+    """For each method, the (units, split) net with the best validation frame accuracy.
+
+    Selection uses the validation frames recorded during training only — never test results.
+    """
+    best: dict[str, dict[str, Any]] = {}
+    for net in nets:
+        for k, split in enumerate(splits):
+            d = run_dir / dataset / net.key / f"split-{k}" / "net"
+            p = d / "train_result.json"
+            if not p.is_file():
+                continue
+            r = json.loads(p.read_text())
+            acc = r.get("best_valid_acc")
+            if acc is None and r.get("best_valid_error") is not None:
+                acc = 1.0 - r["best_valid_error"]
+            if acc is None or (isinstance(acc, float) and math.isnan(acc)):
+                continue
+            if net.method not in best or acc > best[net.method]["valid_acc"]:
+                best[net.method] = {"net": net, "split": split.name, "split_index": k, "valid_acc": float(acc),
+                                    "net_dir": d}
+    return best
+
+
+def _baseline_features(kind: str, frames: FrameSet, split: Split) -> FrameSet:
+    """MFCC frames as they are; PMSC = log-mel frames whitened by a PCA fit on training tracks."""
+    if kind == "mfcc":
+        return frames
+    from mirlearn.features.baselines import PMSC
+
+    pmsc = PMSC().fit(frames.X, rows=frames.frame_rows(list(split.train)))
+    return FrameSet(pmsc.transform(frames.X), frames.offsets, frames.tracks)
+
+
+def run_baselines(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, *, frame_source: Callable[[str], FrameSet],
+                  log: Callable[[str], None]) -> None:
+    """MFCC / PMSC → the same aggregation, forest and vote, on every split of ``inputs``."""
+    cells = [c for c in cells_of(cfg) if c.layers == "all"]
+    for kind in kinds:
+        frames = frame_source("mfcc" if kind == "mfcc" else "logmel")
+        for k, split in enumerate(inputs.splits):
+            d = out / inputs.name / kind / f"split-{k}"
+            if all((d / "cells" / f"{c.name}.json").is_file() for c in cells):
+                continue
+            ids = list(split.train) + list(split.valid) + list(split.test)
+            feats = _baseline_features(kind, frames.subset(ids), split)
+            evaluate_cells(cfg, feats, None, split, d, cells, log=log, experiment={
+                "table": "baseline", "dataset": inputs.name, "method": kind.upper(), "units": None,
+                "net": kind})
+
+
+def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequence[NetSpec] = NETS,
+              user: dict[str, Any] | None = None, ismir: Inputs | None = None, baselines: Sequence[str] = ("mfcc", "pmsc"),
+              frame_source: Callable[[str, str], FrameSet] | None = None, device: str = "cpu",
+              progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) the whole grid and write ``run.json`` and the report.
+
+    Parameters
+    ----------
+    inputs : GTZAN (or another labelled set) frames and its splits
+    out : the run directory
+    profile : ``"paper"`` or ``"quick"`` (see :data:`PROFILES`)
+    nets : which rows of Table 1 to train
+    user : config overrides applied to every net and baseline (``--set``)
+    ismir : ISMIR 2004 frames and its training → development split, for Table 2
+    baselines : ``"mfcc"`` and/or ``"pmsc"``
+    frame_source : ``(dataset, kind) -> FrameSet`` of baseline frames (``kind`` ``"mfcc"`` or
+        ``"logmel"``), for the dataset name of ``inputs`` or ``"ismir2004"``
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    for net in nets:
+        cfg = net_config(net, profile, user)
+        for k, split in enumerate(inputs.splits):
+            t0 = time.perf_counter()
+            run_split(cfg, inputs.frames, split, out / inputs.name / net.key / f"split-{k}", device=device,
+                      progress=progress, log=lambda m, n=net: log(f"{n.key} {m}"),
+                      experiment={"table": 1, "dataset": inputs.name, "net": net.key, "method": net.method,
+                                  "units": net.units})
+            timings[f"table1/{net.key}/split-{k}"] = time.perf_counter() - t0
+    bcfg = baseline_config(profile, user)
+    if baselines and frame_source is not None:
+        t0 = time.perf_counter()
+        run_baselines(inputs, baselines, bcfg, out / "baselines", log=log,
+                      frame_source=lambda kind: frame_source(inputs.name, kind))
+        timings[f"baselines/{inputs.name}"] = time.perf_counter() - t0
+    if ismir is not None:
+        t0 = time.perf_counter()
+        chosen = best_nets(out, nets, inputs.splits, inputs.name)
+        split = ismir.splits[0]
+        for method, pick in sorted(chosen.items()):
+            net: NetSpec = pick["net"]
+            cfg = net_config(net, profile, user)
+            d = out / "ismir2004" / net.key
+            cells = cells_of(cfg)
+            if all((d / "cells" / f"{c.name}.json").is_file() for c in cells):
+                continue
+            log(f"table 2: {method} → ISMIR 2004 with the {net.key} net of {pick['split']} "
+                f"(validation frame accuracy {pick['valid_acc']:.1%})")
+            learner = FeatureLearner.load(pick["net_dir"])
+            ids = list(split.train) + list(split.valid) + list(split.test)
+            feats = learner.transform(ismir.frames.subset(ids), layers="all", out=d / "features-all.f32")
+            evaluate_cells(cfg, feats, learner.widths_, split, d, cells, log=log, experiment={
+                "table": 2, "dataset": "ismir2004", "net": net.key, "method": net.method, "units": net.units,
+                "source_split": pick["split"], "source_valid_acc": pick["valid_acc"]})
+            del feats
+            (d / "features-all.f32").unlink(missing_ok=True)
+        timings["table2/transfer"] = time.perf_counter() - t0
+        if baselines and frame_source is not None:
+            t0 = time.perf_counter()
+            run_baselines(ismir, baselines, bcfg, out / "baselines", log=log,
+                          frame_source=lambda kind: frame_source("ismir2004", kind))
+            timings["baselines/ismir2004"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - t_all
+    previous = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
+    run = {**previous, "profile": profile, "reductions": [r.describe() for r in PROFILES[profile]],
+           "nets": [n.key for n in nets], "dataset": inputs.name, "ismir2004": ismir is not None,
+           "baselines": list(baselines), "user_overrides": user or {},
+           "timings": {**previous.get("timings", {}), **timings}}
+    atomic_write_json(out / "run.json", run)
+    return run
