@@ -136,3 +136,22 @@ def test_train_hessian_free_end_to_end(synth, home, capsys):
     assert log[0].startswith("step,") and len(log) == 1 + 4
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert metrics["accuracy"] > 0.25  # above chance (4 classes) after 4 HF steps
+
+
+def test_reproduce_dry_run_then_one_net_and_report(synth, home, capsys):
+    out = home / "grid"
+    common = ["reproduce", "sigtia2014", "--dataset", str(synth), "--out", str(out), "--cache",
+              str(home / "cache"), "-j", "1", "--no-progress", "--set", "splits.n_splits=2", *SMALL]
+    assert main(common + ["--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "total ~" in text and "reduction: forest.n_estimators = 100" in text
+    assert not (out / "run.json").exists()
+    assert main(common + ["--nets", "relu-dropout-50", "--no-baselines"]) == 0
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    md = (out / "report.md").read_text()
+    assert "ReLU+SGD+Dropout 50" in md and "Table 1" in md
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").read_text() == md
+    assert main(["reproduce", "sigtia2014", "--no-progress"]) == 2
+    assert "--gtzan" in capsys.readouterr().err

@@ -56,7 +56,6 @@ STD_DDOF = 0
 #: Columns of Table 1, in order: (layers, aggregate).
 TABLE1_COLUMNS: tuple[tuple[str, bool], ...] = tuple((layer, agg) for layer in LAYERS for agg in (False, True))
 #: Datasets of the baseline rows of Table 2, in order.
-BASELINE_DATASETS: tuple[str, ...] = ("ismir2004", "gtzan")
 #: The Table 2 net that is always listed (it has a published number), even when not run yet.
 TABLE2_DEFAULT_NETS: tuple[tuple[str, int], ...] = (("ReLU+SGD+Dropout", 500),)
 
@@ -333,6 +332,7 @@ class Table1Row:
     method: str
     units: int
     cells: dict[tuple[str, bool], CellStat | None]
+    dataset: str = "gtzan"
 
     @property
     def label(self) -> str:
@@ -340,7 +340,7 @@ class Table1Row:
         return f"{self.method} {self.units}"
 
 
-def table1(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat]) -> list[Table1Row]:
+def table1(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat], dataset: str = "gtzan") -> list[Table1Row]:
     """Table 1 (GTZAN): rows = method × units, columns = layer × {frames, aggregated}.
 
     Parameters
@@ -360,9 +360,9 @@ def table1(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat]) -> list[Tabl
         for units in UNITS:
             row = {}
             for layers, agg in TABLE1_COLUMNS:
-                st = stats.get(cell_key(1, method, units, layers, agg, "gtzan"))
+                st = stats.get(cell_key(1, method, units, layers, agg, dataset))
                 row[(layers, agg)] = st if st is not None and st.n_splits else None
-            rows.append(Table1Row(method=method, units=units, cells=row))
+            rows.append(Table1Row(method=method, units=units, cells=row, dataset=dataset))
     return rows
 
 
@@ -430,7 +430,7 @@ def _table1_grid(rows: Sequence[Table1Row]) -> tuple[list[str], list[list[str]]]
         line = [r.label]
         for layers, agg in TABLE1_COLUMNS:
             line.append(format_cell(r.cells.get((layers, agg)), digits=1, full_splits=full,
-                                    published_value=published(1, r.method, r.units, layers, agg, "gtzan")))
+                                    published_value=published(1, r.method, r.units, layers, agg, r.dataset)))
         body.append(line)
     return header, body
 
@@ -482,7 +482,7 @@ def table1_csv(rows: Sequence[Table1Row]) -> str:
         for layers, agg in TABLE1_COLUMNS:
             st = r.cells.get((layers, agg))
             w.writerow(_csv_row(r.method, r.units, layers, agg, st,
-                                published(1, r.method, r.units, layers, agg, "gtzan")))
+                                published(1, r.method, r.units, layers, agg, r.dataset)))
     return buf.getvalue()
 
 
@@ -522,7 +522,7 @@ class Table2Row:
         return self.method if self.units is None else f"{self.method} {self.units}"
 
 
-def table2(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat]) -> list[Table2Row]:
+def table2(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat], dataset: str = "gtzan") -> list[Table2Row]:
     """Table 2: every transferred net on ISMIR 2004, then the MFCC / PMSC baselines.
 
     Transfer rows: for each Table 2 net found (and always ReLU+SGD+Dropout 500, which has a
@@ -549,12 +549,12 @@ def table2(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat]) -> list[Tabl
             st = stats.get(key)
             rows.append(Table2Row("transfer", "ismir2004", method, units, layers, agg,
                                   st if st is not None and st.n_splits else None, published(*_published_args(key))))
-    for dataset in BASELINE_DATASETS:
+    for ds in dict.fromkeys(("ismir2004", dataset)):
         for method in BASELINES:
             for agg in (False, True):
-                key = cell_key("baseline", method, None, "all", agg, dataset)
+                key = cell_key("baseline", method, None, "all", agg, ds)
                 st = stats.get(key)
-                rows.append(Table2Row("baseline", dataset, method, None, "all", agg,
+                rows.append(Table2Row("baseline", ds, method, None, "all", agg,
                                       st if st is not None and st.n_splits else None,
                                       published(*_published_args(key))))
     return rows
@@ -796,7 +796,7 @@ def plot_layer_accuracy(rows: Sequence[Table1Row], path: str | Path) -> Path:
     placed = {(r.method, r.units): r for r in rows}
     for (ui, units), (mi, method) in ((u, m) for u in enumerate(UNITS) for m in enumerate(METHODS)):
         ax = axes[ui, mi]
-        r = placed.get((method, units)) or Table1Row(method, units, {})
+        r = placed.get((method, units)) or Table1Row(method, units, {}, rows[0].dataset if rows else "gtzan")
         for j, agg in enumerate((False, True)):
             means, stds = [], []
             for layers in LAYERS:
@@ -806,7 +806,7 @@ def plot_layer_accuracy(rows: Sequence[Table1Row], path: str | Path) -> Path:
             ax.bar(x + (j - 0.5) * width, means, width, yerr=stds, capsize=3, color=colours[agg],
                    label="aggregated" if agg else "frames")
             for k, layers in enumerate(LAYERS):
-                p = published(1, r.method, r.units, layers, agg, "gtzan")
+                p = published(1, r.method, r.units, layers, agg, r.dataset)
                 if p is not None:
                     ax.plot([x[k] + (j - 1) * width, x[k] + j * width], [p.value, p.value], color="black", lw=2,
                             label="paper" if not any(t.get_label() == "paper" for t in ax.lines) else None)
@@ -825,7 +825,8 @@ def plot_layer_accuracy(rows: Sequence[Table1Row], path: str | Path) -> Path:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(lab, h)
     fig.legend(list(seen.values()), list(seen.keys()), loc="outside lower center", ncols=len(seen), frameon=False)
-    fig.suptitle("Table 1 (GTZAN): accuracy per layer, mean ± std over splits")
+    name = _dataset_name(rows[0].dataset) if rows else "GTZAN"
+    fig.suptitle(f"Table 1 ({name}): accuracy per layer, mean ± std over splits")
     return _save_png(fig, path)
 
 
@@ -1045,8 +1046,9 @@ def _build_blocks(run_dir: Path, entries: list[dict[str, Any]], fig_dir: Path, r
     run = _run_info(entries)
     cells = _cells_only(entries)
     stats = summarize_cells(cells, notes)
-    t1 = table1(stats)
-    t2 = table2(stats)
+    main_dataset = str((run or {}).get("dataset") or "gtzan")
+    t1 = table1(stats, main_dataset)
+    t2 = table2(stats, main_dataset)
     curves = read_learning_curves(run_dir, cells, notes)
     best = best_cell(stats, table=1)
     best_scope = "Table 1"
@@ -1087,14 +1089,15 @@ def _build_blocks(run_dir: Path, entries: list[dict[str, Any]], fig_dir: Path, r
     b.append(_Block("ul", items=_completeness_notes(t1, t2) + notes))
 
     # Tables
-    b.append(_Block("h2", "Table 1 — GTZAN, features of each net"))
+    b.append(_Block("h2", f"Table 1 — {_dataset_name(main_dataset)}, features of each net"))
     b.append(_Block("p", "Track accuracy (%), mean ± std over splits (population std); `[n=k]`: fewer splits "
                          "than the most complete cell; `(paper X, Δ ±Y)`: the published value and our difference "
                          "in percentage points, where transcribed; —: no result. Long form: `table1.csv`."))
     b.append(_Block("table", header=_table1_grid(t1)[0], rows=_table1_grid(t1)[1]))
     b.append(_Block("h2", "Table 2 — transfer to ISMIR 2004, and baselines"))
-    b.append(_Block("p", "Track accuracy (%): the GTZAN nets' features on ISMIR 2004 (train → development), then "
-                         "the MFCC and PMSC baselines on ISMIR 2004 and on GTZAN (mean ± std over splits). "
+    b.append(_Block("p", f"Track accuracy (%): the {_dataset_name(main_dataset)} nets' features on ISMIR 2004 "
+                         "(train → development), then the MFCC and PMSC baselines on ISMIR 2004 and on "
+                         f"{_dataset_name(main_dataset)} (mean ± std over splits). "
                          "Long form: `table2.csv`."))
     h2, r2 = _table2_grid(t2)
     b.append(_Block("table", header=h2, rows=r2))
