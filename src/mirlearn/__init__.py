@@ -1,9 +1,39 @@
 """mirlearn: learn features from music audio with deep neural networks.
 
-Heavy modules (torch, scikit-learn) are imported lazily, so ``import mirlearn`` and
-``mirlearn --help`` stay fast.
+The main names are importable from the package itself; heavy modules (torch, scikit-learn)
+are imported lazily, on first use, so that ``import mirlearn`` and ``mirlearn --help`` stay fast.
+
+>>> from mirlearn import FeatureLearner, TrackForestClassifier, extract_frames, load_dataset
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load": "mirlearn.audio",
+    "load_dataset": "mirlearn.datasets",
+    "Track": "mirlearn.datasets.tracks",
+    "TrackTable": "mirlearn.datasets.tracks",
+    "make_splits": "mirlearn.datasets.splits",
+    "make_synthetic": "mirlearn.datasets.synthetic",
+    "FrameSet": "mirlearn.features.frameset",
+    "FrameSettings": "mirlearn.features.spectral",
+    "extract_frames": "mirlearn.features.cache",
+    "aggregate_frameset": "mirlearn.features.aggregate",
+    "FeatureLearner": "mirlearn.learner",
+    "GenreModel": "mirlearn.model",
+    "TrackForestClassifier": "mirlearn.classify",
+    "load_config": "mirlearn.config",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'mirlearn' has no attribute {name!r}")
