@@ -308,7 +308,7 @@ def write_log(path: str | Path, history: list[Mapping[str, Any]], columns: tuple
     """Write the per-epoch rows as CSV atomically.
 
     Columns are ``columns`` then any other keys of the rows in first-seen order; floats are
-    written with 10 significant digits, missing values as empty fields.
+    written in full (``repr``, so they read back exactly), missing values as empty fields.
     """
     cols = list(columns)
     for row in history:
@@ -325,7 +325,7 @@ def _csv_value(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        return f"{v:.10g}"
+        return repr(v)
     return str(v)
 
 

@@ -20,8 +20,6 @@ between CG's products) and restored to its mode afterwards.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 import zlib
@@ -34,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mirlearn.errors import ConfigError, TrainingError
-from mirlearn.io import atomic_path, atomic_write_json, atomic_write_text
+from mirlearn.io import atomic_write_json
 from mirlearn.nn.hf.cg import dot64, pcg
 from mirlearn.nn.hf.curvature import GaussNewton
 from mirlearn.nn.hf.losses import get_loss
@@ -42,6 +40,7 @@ from mirlearn.nn.hf.objective import Objective
 from mirlearn.nn.hf.params import ParamSpec
 from mirlearn.nn.hf.rows import first_nonfinite_row, take_rows
 from mirlearn.nn.hf.steps import armijo, backtrack, reduction_ratio, update_damping
+from mirlearn.nn.train import save_checkpoint, write_log
 
 __all__ = ["HFConfig", "HFResult", "train_hf", "LOG_COLUMNS", "CHECKPOINT_NAME", "LOG_NAME"]
 
@@ -288,7 +287,7 @@ def train_hf(model: torch.nn.Module, X_train: np.ndarray | torch.Tensor, y_train
             state.step += 1
             if ckpt_path is not None:
                 _save_checkpoint(ckpt_path, state, cfg, fingerprint)
-                atomic_write_text(run_path / LOG_NAME, _log_text(state.history))
+                write_log(run_path / LOG_NAME, state.history, LOG_COLUMNS)
             spec.load_into(model, state.theta)
             bar.update(1)
             postfix = {"f": f"{record['objective']:.4g}", "lam": f"{record['lambda']:.3g}", "cg": record["cg_iters"]}
@@ -435,8 +434,7 @@ def _save_checkpoint(path: Path, state: _State, cfg: HFConfig, fingerprint: dict
         "history": state.history, "elapsed": state.elapsed, "initial_objective": state.initial_objective,
         "versions": _versions(),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_checkpoint(path, payload)
 
 
 def _load_checkpoint(path: Path, cfg: HFConfig, fingerprint: dict[str, Any], spec: ParamSpec) -> _State:
@@ -461,15 +459,6 @@ def _load_checkpoint(path: Path, cfg: HFConfig, fingerprint: dict[str, Any], spe
                   best_metric=float(ck["best_metric"]), best_step=ck["best_step"],
                   bad_steps=int(ck["bad_steps"]), history=list(ck["history"]),
                   elapsed=float(ck["elapsed"]), initial_objective=float(ck["initial_objective"]))
-
-
-def _log_text(history: list[dict[str, float]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(LOG_COLUMNS)
-    for row in history:
-        writer.writerow([repr(row[c]) if isinstance(row[c], float) else row[c] for c in LOG_COLUMNS])
-    return buf.getvalue()
 
 
 def _versions() -> dict[str, str]:
