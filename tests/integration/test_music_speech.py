@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from mirlearn.cli import main
 
 
@@ -24,3 +26,28 @@ def test_music_speech_end_to_end_small_net(shared_data, tmp_path, capsys):
     test_ids = json.loads((out / "splits.json").read_text())["splits"][0]["test"]
     rows = (out / "split-0" / "predictions" / "layer-all_agg.csv").read_text().splitlines()[1:]
     assert sorted(r.split(",")[0] for r in rows) == sorted(test_ids) and len(test_ids) == 32
+
+
+@pytest.mark.slow
+def test_music_speech_paper_dropout_500(shared_data, tmp_path):
+    """The paper's 500-unit ReLU + dropout net on music/speech, all 4 splits (tens of minutes).
+
+    The forest uses the quick profile's reductions (100 trees, 50 000 training rows), the
+    network every setting of the paper.
+    """
+    out = tmp_path / "run"
+    assert main(["run", "--data", str(shared_data / "music_speech"), "--config", "sigtia2014-relu-dropout-500",
+                 "--out", str(out), "--cache", str(tmp_path / "cache"), "--no-progress",
+                 "--set", "forest.n_estimators=100", "--set", "forest.max_train_frames=50000"]) == 0
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    assert summary["layer-all_agg"]["mean"] >= 0.9, summary
+
+
+@pytest.mark.slow
+def test_music_speech_hessian_free_sigmoid_50(shared_data, tmp_path):
+    """The paper's sigmoid 3 × 50 net trained with Hessian-Free (200 steps, CG ≤ 250) on music/speech."""
+    out = tmp_path / "hf"
+    assert main(["train", "--data", str(shared_data / "music_speech"), "--optimizer", "hf",
+                 "--config", "sigtia2014-sigmoid-hf-50", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--no-progress", "--set", "forest.n_estimators=100", "--set", "forest.max_train_frames=50000"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["metrics"]["accuracy"] >= 0.85
