@@ -121,9 +121,12 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: Sequence[int] | None
     """
     from mirlearn.classify import evaluate_tracks, vote, write_predictions
 
+    from mirlearn.runs import git_commit, package_versions
+
     out = Path(out_dir)
     fit_ids = list(split.train) + list(split.valid)
     results: dict[str, dict[str, Any]] = {}
+    provenance = {"settings": cfg.to_dict(), "versions": package_versions(), "git_commit": git_commit()}
     for spec in cells:
         path = out / "cells" / f"{spec.name}.json"
         if path.is_file():
@@ -148,7 +151,9 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: Sequence[int] | None
         record = {"cell": spec.name, "layers": spec.layers, "aggregate": spec.aggregate, "split": split.name,
                   "experiment": dict(experiment or {}), "metrics": m.to_dict(), "n_fit_rows": len(fit_fs.X),
                   "n_forest_rows": n_rows, "n_test_rows": len(test_fs.X), "dim": fs.dim,
-                  "timings": {"features_s": t_feat, "forest_fit_s": t_fit, "forest_predict_s": t_pred}}
+                  "timings": {"features_s": t_feat, "forest_fit_s": t_fit, "forest_predict_s": t_pred},
+                  "split_sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+                  **provenance}
         atomic_write_json(path, record)
         results[spec.name] = record
         log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  frame acc {m.frame_accuracy:6.1%}"
