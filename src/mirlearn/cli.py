@@ -319,18 +319,18 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     user = _overrides(args.set)
     base = load_config("sigtia2014-relu-dropout-500", user)
     if args.gtzan:
-        args.data, args.dataset_kind, name = args.gtzan, "gtzan", "gtzan"
+        data, kind, name = args.gtzan, "gtzan", "gtzan"
     elif args.dataset == "synthetic":
         from mirlearn.datasets.synthetic import make_synthetic
 
         root = data_home() / "synthetic-grid"
         make_synthetic(root, n_classes=4, clips_per_class=12, seconds=6.0, seed=0)
-        args.data, args.dataset_kind, name = str(root), "folder", "synthetic"
+        data, kind, name = str(root), "folder", "synthetic"
     else:
-        args.data, args.dataset_kind, name = args.dataset, "auto", Path(args.dataset).name
+        data, kind, name = args.dataset, "auto", Path(args.dataset).name
     run_dir = Path(args.out) if args.out else Path("runs") / f"sigtia2014-{name}-{args.profile}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    tracks, stored = load_dataset(args.data, args.dataset_kind)
+    tracks, stored = load_dataset(data, kind)
     cache = Path(args.cache) if args.cache else data_home() / "frames"
 
     def frames_of(table, kind="fft", max_seconds=None):
@@ -342,7 +342,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     frames = frames_of(tracks)
     stage_times = {"frames_s": time.perf_counter() - t0}
-    args.dataset = args.dataset_kind
     splits = _splits(args, base, frames.tracks, stored, run_dir)
     inputs = grid.Inputs(name, frames, splits)
     ismir = None
