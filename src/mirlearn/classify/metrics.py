@@ -183,8 +183,8 @@ def format_confusion(confusion: np.ndarray, classes: Sequence[str], *, normalize
                      width: int = 6) -> str:
     """A confusion matrix as a fixed-width text table for the terminal.
 
-    Rows are true classes, columns predicted classes (headed by the first ``width - 1``
-    characters of each name); a last column gives each class's accuracy (recall) in %.
+    Rows are true classes, columns predicted classes (headed by each name, cut to 10
+    characters); a last column gives each class's accuracy (recall) in %.
 
     Parameters
     ----------
@@ -193,7 +193,7 @@ def format_confusion(confusion: np.ndarray, classes: Sequence[str], *, normalize
     normalize : bool
         Print each row as percentages of its true class instead of counts.
     width : int
-        Width of every number column.
+        Least width of every number column (widened to fit the names, up to 11).
 
     Returns
     -------
@@ -206,6 +206,8 @@ def format_confusion(confusion: np.ndarray, classes: Sequence[str], *, normalize
     if conf.shape != (k, k):
         raise ValueError(f"confusion has shape {conf.shape}, expected ({k}, {k})")
     support = conf.sum(axis=1)
+    # Wide enough for GTZAN's and ISMIR's class names (up to 10 characters), no wider.
+    width = max(width, min(11, max((len(c) for c in classes), default=0) + 1))
     corner = "true \\ pred"
     name_w = max([len(corner)] + [len(c) for c in classes])
     head = f"{corner:<{name_w}} " + " ".join(f"{c[:width - 1]:>{width}}" for c in classes)
