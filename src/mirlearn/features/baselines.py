@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mirlearn.features.chunks import chunk_rows_for, float64_chunks
+from mirlearn.features.chunks import chunk_rows_for, float64_chunks, merge_moments
 
 from mirlearn.features.spectral import magnitude_frames
 
@@ -461,20 +461,8 @@ class PMSC:
         return chunk_rows_for(dim, self.chunk_rows)
 
     def _update(self, chunk: np.ndarray) -> None:
-        # Chan, Golub & LeVeque: merge (n, mean, scatter) of the chunk, centred on its own
-        # mean, into the running ones.
-        n_b = chunk.shape[0]
-        if n_b == 0:
-            return
-        mean_b = chunk.mean(axis=0)
-        chunk -= mean_b
-        m2_b = chunk.T @ chunk
-        n_a = self.n_samples_seen_
-        n = n_a + n_b
-        delta = mean_b - self.mean_
-        self.mean_ = self.mean_ + delta * (n_b / n)
-        self._m2 = self._m2 + m2_b + np.outer(delta, delta) * (n_a * n_b / n)
-        self.n_samples_seen_ = n
+        self.n_samples_seen_, self.mean_, self._m2 = merge_moments(
+            self.n_samples_seen_, self.mean_, self._m2, chunk, full=True)
 
     def _finish(self) -> None:
         dim = self.mean_.shape[0]

@@ -35,3 +35,33 @@ def float64_chunks(X: np.ndarray, rows: np.ndarray | None, step: int) -> Iterato
         stop = min(start + step, n_total)
         chunk = X[rows[start:stop]] if rows is not None else X[start:stop]
         yield np.array(chunk, dtype=np.float64)
+
+
+def merge_moments(n_a: int, mean_a: np.ndarray, m2_a: np.ndarray, chunk: np.ndarray, *, full: bool
+                  ) -> tuple[int, np.ndarray, np.ndarray]:
+    """Add a chunk of rows to running (count, mean, scatter) statistics.
+
+    Chan, Golub & LeVeque (1979): the chunk's scatter is taken around its own mean and merged
+    with a correction term, which keeps float64 accuracy for features with large means.
+
+    Parameters
+    ----------
+    n_a, mean_a, m2_a : rows seen so far, their mean ``(dim,)`` and scatter — ``(dim,)``
+        (sums of squared deviations) or ``(dim, dim)`` when ``full``
+    chunk : np.ndarray [shape=(n_b, dim)], float64; centred in place
+    full : keep the full scatter matrix (for a covariance) instead of its diagonal
+
+    Returns
+    -------
+    (n, mean, m2) of all rows
+    """
+    n_b = chunk.shape[0]
+    if n_b == 0:
+        return n_a, mean_a, m2_a
+    mean_b = chunk.mean(axis=0)
+    chunk -= mean_b
+    m2_b = chunk.T @ chunk if full else np.einsum("ij,ij->j", chunk, chunk)
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    correction = np.outer(delta, delta) if full else delta * delta
+    return n, mean_a + delta * (n_b / n), m2_a + m2_b + correction * (n_a * n_b / n)

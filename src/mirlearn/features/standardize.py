@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mirlearn.features.chunks import chunk_rows_for, float64_chunks
+from mirlearn.features.chunks import chunk_rows_for, float64_chunks, merge_moments
 
 #: Dimensions whose standard deviation is below this are left unscaled (scale 1).
 STD_FLOOR = 1e-8
@@ -113,20 +113,8 @@ class Standardizer:
         return chunk_rows_for(dim, self.chunk_rows)
 
     def _update(self, chunk: np.ndarray) -> None:
-        # Chan, Golub & LeVeque (1979): combine (n, mean, M2) of the fit so far with those
-        # of the chunk; the chunk's own M2 is computed around its own mean.
-        n_b = chunk.shape[0]
-        if n_b == 0:
-            return
-        mean_b = chunk.mean(axis=0)
-        chunk -= mean_b  # our own float64 copy
-        m2_b = np.einsum("ij,ij->j", chunk, chunk)
-        n_a = self.n_samples_seen_
-        n = n_a + n_b
-        delta = mean_b - self.mean_
-        self.mean_ = self.mean_ + delta * (n_b / n)
-        self._m2 = self._m2 + m2_b + delta * delta * (n_a * n_b / n)
-        self.n_samples_seen_ = n
+        self.n_samples_seen_, self.mean_, self._m2 = merge_moments(
+            self.n_samples_seen_, self.mean_, self._m2, chunk, full=False)
 
     def _finish(self) -> None:
         n = max(self.n_samples_seen_, 1)
