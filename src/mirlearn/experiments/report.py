@@ -341,12 +341,14 @@ class Table1Row:
 
 
 def table1(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat], dataset: str = "gtzan") -> list[Table1Row]:
-    """Table 1 (GTZAN): rows = method × units, columns = layer × {frames, aggregated}.
+    """Table 1: rows = method × units, columns = layer × {frames, aggregated}.
 
     Parameters
     ----------
     cells : iterable of dict, or dict of CellStat
         Cell JSONs (from :func:`collect`) or their :func:`summarize_cells`.
+    dataset : the dataset the nets were trained on (``run.json``'s ``dataset``); published
+        values are shown for ``"gtzan"`` only
 
     Returns
     -------
@@ -527,13 +529,14 @@ def table2(cells: Iterable[dict[str, Any]] | dict[tuple, CellStat], dataset: str
 
     Transfer rows: for each Table 2 net found (and always ReLU+SGD+Dropout 500, which has a
     published value), layer {1, 2, 3, all} × {frames, aggregated}. Baseline rows: MFCC and
-    PMSC, all layers, frames and aggregated, on ISMIR 2004 and then on GTZAN (mean ± std over
-    splits).
+    PMSC, all layers, frames and aggregated, on ISMIR 2004 and then on ``dataset`` (mean ±
+    std over splits).
 
     Parameters
     ----------
     cells : iterable of dict, or dict of CellStat
         Cell JSONs (from :func:`collect`) or their :func:`summarize_cells`.
+    dataset : the main dataset of the run (GTZAN for the paper)
 
     Returns
     -------
