@@ -44,20 +44,10 @@ MUSIC_SPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 # -- networks and data -----------------------------------------------------------------------
 
 def sigmoid_mlp(n_in: int, hidden: int, n_out: int, seed: int) -> torch.nn.Module:
-    """The paper's sigmoid net: the package MLP if present, else the same net as a Sequential."""
-    try:
-        from mirlearn.nn.mlp import MLP
+    """The paper's sigmoid net (the package MLP: Glorot init, sigmoid hidden units, logits out)."""
+    from mirlearn.nn.mlp import MLP
 
-        return MLP(n_in, (hidden,) * 3, n_out, activation="sigmoid", seed=seed)
-    except (ImportError, TypeError):  # absent, or its signature changed
-        torch.manual_seed(seed)
-        layers: list[torch.nn.Module] = []
-        for a, b in zip([n_in] + [hidden] * 3, [hidden] * 3 + [n_out]):
-            lin = torch.nn.Linear(a, b)
-            torch.nn.init.xavier_uniform_(lin.weight)
-            torch.nn.init.zeros_(lin.bias)
-            layers += [lin, torch.nn.Sigmoid()]
-        return torch.nn.Sequential(*layers[:-1])
+    return MLP(n_in, (hidden,) * 3, n_out, activation="sigmoid", seed=seed)
 
 
 def synthetic_frames(n: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,39 +65,34 @@ def synthetic_frames(n: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.
     return X.astype(np.float32), y.astype(np.int64)
 
 
-def music_speech_frames(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """|FFT| frames (1024/512, Hann) of the music/speech clips, tracks split 50/25/25 per class."""
-    import soundfile as sf
-
-    try:
-        from mirlearn.features.spectral import magnitude_frames
-    except ImportError:  # the package's frame module is optional here
-        def magnitude_frames(y: np.ndarray, *, n_fft: int = 1024, hop_length: int = 512) -> np.ndarray:
-            w = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-            fr = np.lib.stride_tricks.sliding_window_view(y.astype(np.float32), n_fft)[::hop_length]
-            return np.abs(np.fft.rfft(fr * w, axis=1)).astype(np.float32)
-
-    rng = np.random.default_rng(seed)
-    parts: dict[str, tuple[list, list]] = {"train": ([], []), "valid": ([], []), "test": ([], [])}
-    for label, cls in enumerate(("music", "speech")):
-        files = sorted((root / cls).glob("*.flac"))
-        order = rng.permutation(len(files))
-        cut = [len(files) // 2, len(files) // 2 + len(files) // 4]
-        for rank, k in enumerate(order):
-            part = "train" if rank < cut[0] else "valid" if rank < cut[1] else "test"
-            audio, sr = sf.read(files[k], dtype="float32", always_2d=False)
-            assert sr == 22050 and audio.ndim == 1, files[k]
-            fr = magnitude_frames(audio, n_fft=1024, hop_length=512)
-            parts[part][0].append(fr)
-            parts[part][1].append(np.full(len(fr), label, dtype=np.int64))
-    return {p: (np.concatenate(xs), np.concatenate(ys)) for p, (xs, ys) in parts.items()}
-
-
 def standardise(parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Zero mean, unit variance per dimension, statistics from the training part only."""
-    mu = parts["train"][0].mean(axis=0)
-    sd = parts["train"][0].std(axis=0) + 1e-6
-    return {p: (((X - mu) / sd).astype(np.float32), y) for p, (X, y) in parts.items()}
+    from mirlearn.features.standardize import Standardizer
+
+    std = Standardizer().fit(parts["train"][0])
+    return {p: (std.transform(X), y) for p, (X, y) in parts.items()}
+
+
+def music_speech_frames(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """|FFT| frames (the package's frames) of the music/speech clips, in a stratified 50/25/25
+    split of the tracks, standardised with statistics of the training part only."""
+    from mirlearn.audio import load
+    from mirlearn.datasets.folder import load_folder
+    from mirlearn.datasets.splits import make_splits
+    from mirlearn.features.spectral import magnitude_frames
+
+    tracks = load_folder(root)
+    split = make_splits(tracks, n_splits=1, seed=seed)[0]
+    parts = {}
+    for part, ids in (("train", split.train), ("valid", split.valid), ("test", split.test)):
+        mats, labels = [], []
+        for tid in ids:
+            t = tracks[tracks.position(tid)]
+            fr = magnitude_frames(load(t.path, sr=22050))
+            mats.append(fr)
+            labels.append(np.full(len(fr), tracks.classes.index(t.label), dtype=np.int64))
+        parts[part] = (np.concatenate(mats), np.concatenate(labels))
+    return standardise(parts)
 
 
 # -- 1. G·v against a gradient ---------------------------------------------------------------
@@ -297,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                                          "valid": (X[args.rows:], y[args.rows:])})
     if args.data.is_dir():
         t0 = time.perf_counter()
-        datasets["music_speech"] = standardise(music_speech_frames(args.data, seed=0))
+        datasets["music_speech"] = music_speech_frames(args.data, seed=0)
         print(f"music_speech frames: " + ", ".join(f"{p} {len(v[1])}" for p, v in datasets["music_speech"].items())
               + f" ({time.perf_counter() - t0:.1f} s)", flush=True)
     else:
