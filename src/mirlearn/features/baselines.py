@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mirlearn.features.chunks import chunk_rows_for, float64_chunks, merge_moments
+from mirlearn.features.chunks import StreamingMoments
 
 from mirlearn.features.spectral import magnitude_frames
 
@@ -353,7 +353,7 @@ def baseline_frames(
 # ------------------------------------------------------------------------------------------
 # PMSC: PCA whitening fitted by streaming
 # ------------------------------------------------------------------------------------------
-class PMSC:
+class PMSC(StreamingMoments):
     """Principal mel-spectrum components: PCA whitening of log-mel frames.
 
     Hamel & Eck's baseline: the log mel spectrum of each frame (here :func:`logmel_frames`,
@@ -402,6 +402,9 @@ class PMSC:
     True
     """
 
+    _full_scatter = True
+    _what = "PMSC"
+
     def __init__(self, n_components: int | None = None, eps: float = 1e-8,
                  chunk_rows: int | None = None) -> None:
         self.n_components = n_components
@@ -442,27 +445,9 @@ class PMSC:
         Parameters are as for :meth:`fit`. Any sequence of ``partial_fit`` calls gives the
         fit of all rows together (up to float64 rounding); e.g. one call per track.
         """
-        X = X if hasattr(X, "ndim") else np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be two-dimensional (n_frames, dim), got shape {X.shape}")
-        dim = int(X.shape[1])
-        if not hasattr(self, "n_samples_seen_"):
-            self.n_samples_seen_ = 0
-            self.mean_ = np.zeros(dim, dtype=np.float64)
-            self._m2 = np.zeros((dim, dim), dtype=np.float64)
-        elif self.mean_.shape != (dim,):
-            raise ValueError(f"X has {dim} dimensions, PMSC was fitted on {self.mean_.shape[0]}")
-        for chunk in float64_chunks(X, rows, self._chunk_rows(dim)):
-            self._update(chunk)
+        self._accumulate(X, rows)
         self._finish()
         return self
-
-    def _chunk_rows(self, dim: int) -> int:
-        return chunk_rows_for(dim, self.chunk_rows)
-
-    def _update(self, chunk: np.ndarray) -> None:
-        self.n_samples_seen_, self.mean_, self._m2 = merge_moments(
-            self.n_samples_seen_, self.mean_, self._m2, chunk, full=True)
 
     def _finish(self) -> None:
         dim = self.mean_.shape[0]

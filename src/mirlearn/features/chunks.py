@@ -65,3 +65,33 @@ def merge_moments(n_a: int, mean_a: np.ndarray, m2_a: np.ndarray, chunk: np.ndar
     delta = mean_b - mean_a
     correction = np.outer(delta, delta) if full else delta * delta
     return n, mean_a + delta * (n_b / n), m2_a + m2_b + correction * (n_a * n_b / n)
+
+
+class StreamingMoments:
+    """Mixin of estimators fitted on the count, mean and scatter of (many) rows.
+
+    ``partial_fit`` of the standardiser (diagonal scatter) and of PMSC (full scatter) read the
+    rows in bounded float64 chunks and merge them with :func:`merge_moments`.
+    """
+
+    chunk_rows: int | None = None
+    _full_scatter: bool = False
+    _what: str = "the estimator"
+
+    def _chunk_rows(self, dim: int) -> int:
+        return chunk_rows_for(dim, self.chunk_rows)
+
+    def _accumulate(self, X: np.ndarray, rows: np.ndarray | None) -> None:
+        X = X if hasattr(X, "ndim") else np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be two-dimensional (n_frames, dim), got shape {X.shape}")
+        dim = int(X.shape[1])
+        if not hasattr(self, "n_samples_seen_"):
+            self.n_samples_seen_ = 0
+            self.mean_ = np.zeros(dim, dtype=np.float64)
+            self._m2 = np.zeros((dim, dim) if self._full_scatter else dim, dtype=np.float64)
+        elif self.mean_.shape != (dim,):
+            raise ValueError(f"X has {dim} dimensions, {self._what} was fitted on {self.mean_.shape[0]}")
+        for chunk in float64_chunks(X, rows, self._chunk_rows(dim)):
+            self.n_samples_seen_, self.mean_, self._m2 = merge_moments(
+                self.n_samples_seen_, self.mean_, self._m2, chunk, full=self._full_scatter)

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from mirlearn.features.chunks import chunk_rows_for, float64_chunks, merge_moments
+from mirlearn.features.chunks import StreamingMoments
 
 #: Dimensions whose standard deviation is below this are left unscaled (scale 1).
 STD_FLOOR = 1e-8
 
 
-class Standardizer:
+class Standardizer(StreamingMoments):
     """Subtract the mean and divide by the standard deviation of every dimension.
 
     scikit-learn style: hyper-parameters are constructor arguments, :meth:`fit` returns
@@ -52,6 +52,9 @@ class Standardizer:
     >>> s.transform(X)[:, 0]
     array([-1.3416408, -0.4472136,  0.4472136,  1.3416408], dtype=float32)
     """
+
+    _full_scatter = False
+    _what = "the standardiser"
 
     def __init__(self, chunk_rows: int | None = None, std_floor: float = STD_FLOOR) -> None:
         self.chunk_rows = chunk_rows
@@ -94,27 +97,9 @@ class Standardizer:
         Parameters are as for :meth:`fit`. Fitting in any number of ``partial_fit`` calls
         gives the statistics of all rows together (up to float64 rounding).
         """
-        if X.ndim != 2:
-            raise ValueError(f"X must be two-dimensional (n_frames, dim), got shape {X.shape}")
-        dim = int(X.shape[1])
-        if not hasattr(self, "n_samples_seen_"):
-            self.n_samples_seen_ = 0
-            self.mean_ = np.zeros(dim, dtype=np.float64)
-            self._m2 = np.zeros(dim, dtype=np.float64)
-        elif self.mean_.shape != (dim,):
-            raise ValueError(f"X has {dim} dimensions, the standardiser was fitted on {self.mean_.shape[0]}")
-
-        for chunk in float64_chunks(X, rows, self._chunk_rows(dim)):
-            self._update(chunk)
+        self._accumulate(X, rows)
         self._finish()
         return self
-
-    def _chunk_rows(self, dim: int) -> int:
-        return chunk_rows_for(dim, self.chunk_rows)
-
-    def _update(self, chunk: np.ndarray) -> None:
-        self.n_samples_seen_, self.mean_, self._m2 = merge_moments(
-            self.n_samples_seen_, self.mean_, self._m2, chunk, full=False)
 
     def _finish(self) -> None:
         n = max(self.n_samples_seen_, 1)
