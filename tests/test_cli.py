@@ -24,7 +24,7 @@ def synth(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, monkeypatch_module=None) -> Path:
+def home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("home")
 
 

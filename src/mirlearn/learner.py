@@ -204,8 +204,6 @@ class FeatureLearner:
         -------
         FrameSet with ``X`` of shape ``(n_frames, sum of the chosen widths)``, float32
         """
-        import torch
-
         self._check_fitted()
         sel = parse_layers(layers, len(self.widths_))
         dim = int(sum(self.widths_[k - 1] for k in sel))
@@ -231,8 +229,7 @@ class FeatureLearner:
 
         net = self.net_.eval()
         with torch.inference_mode():
-            for start in range(0, len(X), batch_size):
-                xb = _tensor(X[start:start + batch_size])
+            for start, xb in _row_batches(X, batch_size):
                 Y[start:start + len(xb)] = net.hidden(xb, layers).numpy()
 
     def predict_frames(self, frames: FrameSet, batch_size: int = 8192) -> np.ndarray:
@@ -242,8 +239,8 @@ class FeatureLearner:
         self._check_fitted()
         out = []
         with torch.inference_mode():
-            for start in range(0, len(frames.X), batch_size):
-                z = self.net_.eval()(_tensor(frames.X[start:start + batch_size]))
+            for _, xb in _row_batches(frames.X, batch_size):
+                z = self.net_.eval()(xb)
                 p = torch.sigmoid(z) if self.loss == "sigmoid" else torch.softmax(z, dim=1)
                 out.append(p.numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
@@ -293,6 +290,12 @@ class FeatureLearner:
         self.net_.eval()
         self.classes_ = list(blob["classes"])
         return self
+
+
+def _row_batches(X: np.ndarray, batch_size: int):
+    """``(start, tensor)`` for consecutive batches of rows of ``X`` (bounded memory)."""
+    for start in range(0, len(X), batch_size):
+        yield start, _tensor(X[start:start + batch_size])
 
 
 def _tensor(rows: np.ndarray):
