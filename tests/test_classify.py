@@ -164,6 +164,21 @@ def test_fit_with_max_train_frames(rng):
 
 # -- the track forest --------------------------------------------------------------------------
 
+def test_max_samples_rows_per_tree(rng):
+    fs = make_frameset(rng, ["blues", "jazz", "rock"] * 4, [200] * 12)
+    # An int is a number of frames per tree: each tree is grown on exactly that many draws.
+    clf = small_forest(max_samples=150).fit(fs)
+    assert clf.forest_.max_samples == 150 and clf.n_train_frames_ == 2400
+    assert all(t.tree_.weighted_n_node_samples[0] == 150 for t in clf.forest_.estimators_)
+    # More rows per tree than there are frames means a full bootstrap (no error from sklearn).
+    full = small_forest(max_samples=10**6).fit(fs)
+    assert full.forest_.max_samples is None
+    assert all(t.tree_.weighted_n_node_samples[0] == 2400 for t in full.forest_.estimators_)
+    assert small_forest(max_samples=0.5).fit(fs).forest_.max_samples == 0.5
+    with pytest.raises(ValueError, match="max_samples"):
+        small_forest(max_samples=0).fit(fs)
+
+
 def test_separable_features_give_perfect_track_accuracy(rng):
     labels = ["blues", "jazz", "rock"] * 5
     train = make_frameset(rng, labels, rng.integers(80, 160, size=15).tolist())

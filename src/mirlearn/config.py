@@ -79,7 +79,9 @@ class ForestConfig:
     n_estimators: int = 500
     max_features: str | int | float = "sqrt"
     min_samples_leaf: int = 1
-    max_samples: float | None = None  #: bootstrap sample per tree, share of the rows (None = all)
+    #: bootstrap sample per tree: a share of the rows (float in (0, 1]), a number of rows (int,
+    #: capped at the rows there are) or None (as many as there are rows)
+    max_samples: int | float | None = None
     max_train_frames: int | None = None  #: seeded per-track subsample of training rows
     backend: str = "sklearn"  #: "sklearn" (Random Forest), "extra_trees" or "hist_gradient_boosting"
     n_jobs: int = -1

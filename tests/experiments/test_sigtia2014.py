@@ -93,6 +93,11 @@ def test_profiles_name_their_reductions():
     hf = grid.profile_overrides("quick", "hf")
     assert sgd["forest"]["n_estimators"] == hf["forest"]["n_estimators"] == 100
     assert "max_cg_iters" in hf["training"] and "max_cg_iters" not in sgd["training"]
+    # The forest reduction is a smaller bootstrap per tree, not fewer frames for the forest.
+    assert sgd["forest"]["max_samples"] == 20_000 and "max_train_frames" not in sgd["forest"]
+    quick = grid.net_config(grid.NETS[1], "quick")
+    assert grid.tree_rows(970_000, quick) == 20_000 and grid.tree_rows(5_000, quick) == 5_000
+    assert grid.tree_rows(970_000, grid.net_config(grid.NETS[1], "paper")) == 970_000
     cfg = grid.net_config(grid.NETS[5], "paper")
     assert cfg.training.optimizer == "hf" and cfg.training.max_epochs == 200 and cfg.training.max_cg_iters == 250
     assert [n.key for n in grid.NETS] == ["relu-sgd-50", "relu-sgd-500", "relu-dropout-50",

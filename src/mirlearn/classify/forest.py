@@ -138,7 +138,11 @@ class TrackForestClassifier:
     min_samples_leaf : int or float
         Least frames in a leaf. Larger values make trees smaller and faster to grow.
     max_samples : int, float or None
-        Bootstrap sample size per tree (``None``: as many as training frames).
+        Bootstrap sample size per tree: a share of the training frames (float in (0, 1]), a
+        number of frames (int; capped at the frames there are, so one setting serves frame
+        and window cells) or ``None`` (as many as there are training frames). Every tree sees
+        a different sample, so the forest as a whole still learns from every frame while the
+        cost of a tree grows with the sample, not with the data set.
     max_train_frames : int or None
         Optional seeded subsample of the training frames, an equal share from every track
         (see :func:`stratified_subsample`) — a named reduction of the paper's setting.
@@ -262,6 +266,17 @@ class TrackForestClassifier:
                           "or pass a scikit-learn classifier instance as estimator")
 
     # -- fitting ---------------------------------------------------------------------------
+    def _rows_per_tree(self, n_rows: int) -> int | float | None:
+        """``max_samples`` as scikit-learn accepts it for ``n_rows`` training rows."""
+        m = self.max_samples
+        if m is None or isinstance(m, float):
+            return m
+        if isinstance(m, (int, np.integer)) and not isinstance(m, bool):
+            if m < 1:
+                raise ValueError(f"max_samples must be >= 1 row, got {m}")
+            return None if m >= n_rows else int(m)
+        raise ValueError(f"max_samples must be an int, a float or None, got {m!r}")
+
     def fit(self, fs: "FrameSet", y: None = None) -> "TrackForestClassifier":
         """Train on every frame (or the ``max_train_frames`` subsample) of the tracks of ``fs``.
 
@@ -295,6 +310,8 @@ class TrackForestClassifier:
             X = fs.X if (fs.X.dtype == np.float32 and fs.X.flags.c_contiguous) \
                 else np.ascontiguousarray(fs.X, dtype=np.float32)
         est = self._make_estimator()
+        if self.estimator is None and hasattr(est, "max_samples"):
+            est.set_params(max_samples=self._rows_per_tree(len(X)))
         est.fit(X, labels)
         cols = np.asarray(est.classes_).astype(np.int64)
 
