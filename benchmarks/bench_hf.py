@@ -244,6 +244,45 @@ def plot(curves: dict[tuple[str, str], list[dict[str, float]]], path: Path) -> N
     fig.savefig(path, dpi=110)
 
 
+def hf_step_seconds(hidden: int, rows: int, steps: int = 3) -> tuple[float, float]:
+    """Median seconds of one HF step (paper settings, CG ≤ 250) and mean CG iterations per step."""
+    X, y = synthetic_frames(rows + rows // 5, 10, seed=0)
+    data = standardise({"train": (X[:rows], y[:rows]), "valid": (X[rows:], y[rows:])})
+    (Xt, yt), (Xv, yv) = data["train"], data["valid"]
+    model = sigmoid_mlp(513, hidden, 10, seed=0)
+    recs: list[dict[str, float]] = []
+    train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps), progress=False,
+             callback=lambda rec: recs.append(dict(rec)) and False)
+    times = [b["seconds"] - a["seconds"] for a, b in zip([{"seconds": 0.0}] + recs[:-1], recs)]
+    return statistics.median(times), statistics.mean(r["cg_iters"] for r in recs)
+
+
+def run(args: argparse.Namespace):
+    """The G·v and HF-step figures as a :class:`benchmarks.common.Section` (for ``python -m benchmarks``)."""
+    from benchmarks.common import Section, timed_section
+
+    rows = int(getattr(args, "rows", 50_000))
+    reps = int(getattr(args, "reps", 3))
+    section = Section("hf", "Hessian-Free: one G·v against one gradient; one HF step",
+                      f"python -m benchmarks --only hf  (or: python -m benchmarks.bench_hf --out DIR)")
+
+    def body(sec) -> None:
+        for hidden in (50, 500):
+            r = gv_cost(hidden, rows=rows // 4, chunk_rows=8192, reps=reps)
+            sec.add(f"513-{hidden}×3-10 sigmoid, G·v on {rows // 4} rows (cached linearisation)",
+                    r["gv_cached_s"], "s", r["grad_s"], "one gradient, same rows", better="lower",
+                    note=f"recomputed jvp+vjp: {r['gv_recompute_over_grad']:.2f}×; build {r['build_s']:.2f} s per step")
+            step, cg = hf_step_seconds(hidden, rows)
+            sec.add(f"513-{hidden}×3-10 sigmoid, one HF step on {rows} rows (paper settings)", step, "s",
+                    r["grad_s"] * 4, f"one full-set gradient ({rows} rows)", better="lower",
+                    note=f"{cg:.0f} CG iterations per step on average")
+        ratios = [row.ratio for row in sec.rows if "G·v" in row.what]
+        sec.notes.append(f"Target one G·v ≤ 1.4 gradients: {', '.join(f'{x:.2f}' for x in ratios)} — "
+                         f"{'reached' if all(x <= 1.4 for x in ratios) else 'not reached'}.")
+
+    return timed_section(section, body)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/bench_hf"), help="output folder (runs/ is git-ignored)")

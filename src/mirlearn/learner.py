@@ -227,8 +227,10 @@ class FeatureLearner:
     def _fill(self, X: np.ndarray, Y: np.ndarray, layers: tuple[int, ...], batch_size: int) -> None:
         import torch
 
+        from mirlearn.nn.fastmath import fast_cpu_matmul
+
         net = self.net_.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), fast_cpu_matmul():
             for start, xb in _row_batches(X, batch_size):
                 Y[start:start + len(xb)] = net.hidden(xb, layers).numpy()
 

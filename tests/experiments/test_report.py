@@ -263,7 +263,7 @@ def test_write_report_files_and_self_contained_html(full_run: Path):
     assert html.count("data:image/png;base64,") == 3
     assert 'src="http' not in html and "<link" not in html and "<script" not in html and "url(" not in html
     md = md_path.read_text()
-    for text in ("Profile: **quick**", "2 splits of GTZAN instead of 4", "forest.n_estimators", "run: training",
+    for text in ("Profile: **quick**", "2 splits of GTZAN instead of 4", "forest.n_estimators", "last invocation: training",
                  "82.5 ± 5.6 (paper 83 ± 1.1, Δ -0.5)", "73.46", "67.21", "68.45", "abc123", "numpy",
                  "figures/confusion_best.png", "net training: ReLU+SGD 50 (GTZAN) (4 run(s))",
                  "cells, Table 1 (GTZAN): forest fit", "ReLU+SGD+Dropout 500, all layers, aggregated (GTZAN)",

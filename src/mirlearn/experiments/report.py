@@ -1167,9 +1167,9 @@ def _build_blocks(run_dir: Path, entries: list[dict[str, Any]], fig_dir: Path, r
     if isinstance(run_timings, dict):
         for stage, secs in run_timings.items():
             try:
-                rows.append([f"run: {stage}", _fmt_seconds(float(secs))])
+                rows.append([f"last invocation: {stage}", _fmt_seconds(float(secs))])
             except (TypeError, ValueError):
-                rows.append([f"run: {stage}", str(secs)])
+                rows.append([f"last invocation: {stage}", str(secs)])
     sums: dict[str, dict[str, float]] = {}
     for c in cells:
         key = _key_of(c)
@@ -1195,7 +1195,9 @@ def _build_blocks(run_dir: Path, entries: list[dict[str, Any]], fig_dir: Path, r
         rows.append(["net training: all nets", _fmt_seconds(sum(nc.seconds for nc in curves))])
     if rows:
         b.append(_Block("p", "Cell times are summed over every cell (features = slicing/aggregating the "
-                             "activations of a cell); net training time comes from the training logs."))
+                             "activations of a cell); net training time comes from the training logs. "
+                             "'Last invocation' rows are the wall time of the latest `reproduce` command: a "
+                             "resumed run times only the work it did itself."))
         b.append(_Block("table", header=["Stage", "Time"], rows=rows))
     else:
         b.append(_Block("p", f"{MISSING} no timings recorded."))

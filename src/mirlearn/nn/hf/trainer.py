@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.io import atomic_write_json
+from mirlearn.nn.fastmath import fast_cpu_matmul
 from mirlearn.nn.hf.cg import dot64, pcg
 from mirlearn.nn.hf.curvature import GaussNewton
 from mirlearn.nn.hf.losses import get_loss
@@ -241,6 +242,8 @@ def train_hf(model: torch.nn.Module, X_train: np.ndarray | torch.Tensor, y_train
     run_path = Path(run_dir) if run_dir is not None else None
     ckpt_path = run_path / CHECKPOINT_NAME if run_path else None
     bar = None
+    fast_matmul = fast_cpu_matmul(device)  # float32 matmuls on oneDNN when probed accurate
+    fast_matmul.__enter__()
     try:
         spec = ParamSpec.from_module(model)
         n_out = _check_data(model, spec, loss.name, X_train, y_train, "train", cfg.n_chunks)
@@ -314,6 +317,7 @@ def train_hf(model: torch.nn.Module, X_train: np.ndarray | torch.Tensor, y_train
     finally:
         if bar is not None:
             bar.close()
+        fast_matmul.__exit__(None, None, None)
         model.train(was_training)
 
 
