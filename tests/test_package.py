@@ -16,3 +16,8 @@ def test_import_and_help_stay_light():
             "print(sorted(m for m in ('torch', 'sklearn', 'librosa') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_python_dash_m_runs_the_cli():
+    out = subprocess.run([sys.executable, "-m", "mirlearn", "configs"], capture_output=True, text=True, check=True)
+    assert "sigtia2014-relu-dropout-500" in out.stdout
