@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -178,7 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the network of one split, fit the forest for `predict`, save the model."""
     from mirlearn.classify import evaluate_tracks
-    from mirlearn.experiments.protocol import cell_features, make_forest
+    from mirlearn.experiments.protocol import cell_features, make_forest, part_frames
     from mirlearn.io import atomic_write_json
     from mirlearn.learner import FeatureLearner, FeatureSpec
     from mirlearn.model import GenreModel
@@ -194,7 +195,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     model_dir = run_dir / "model"
     learner = FeatureLearner.from_config(cfg, run_dir=model_dir, device=args.device, progress=not args.no_progress)
     t0 = time.perf_counter()
-    learner.fit(frames.subset(split.train), frames.subset(split.valid))
+    with tempfile.TemporaryDirectory(prefix="frames-", dir=run_dir) as tmp:
+        # Large parts of a memory-mapped cache stay on disk (see protocol.part_frames).
+        learner.fit(part_frames(frames, split.train, Path(tmp) / "train.npy"),
+                    part_frames(frames, split.valid, Path(tmp) / "valid.npy"))
     print(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
     f = cfg.features
     spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)

@@ -15,6 +15,7 @@ Layout under the run directory::
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,19 @@ class SplitOutcome:
     train: dict[str, Any] = field(default_factory=dict)
 
 
+#: A training or validation part of a memory-mapped frame cache larger than this is copied
+#: to a temporary memory-mapped file next to the net instead of into RAM (bytes).
+SUBSET_IN_RAM_BYTES = 256 << 20
+
+
+def part_frames(frames: FrameSet, ids: Sequence[str], path: Path) -> FrameSet:
+    """The frames of tracks ``ids``: copied into RAM when small or when ``frames`` is in RAM,
+    else into the memory-mapped file ``path`` (whose folder the caller removes)."""
+    rows = int(sum(frames.lengths[frames.tracks.position(t)] for t in ids))
+    big = rows * frames.dim * frames.X.dtype.itemsize > SUBSET_IN_RAM_BYTES
+    return frames.subset(ids, out=path if big and isinstance(frames.X, np.memmap) else None)
+
+
 def train_network(cfg: Config, frames: FrameSet, split: Split, net_dir: str | Path, *, device: str = "cpu",
                   progress: bool = True, log: Callable[[str], None] = print) -> FeatureLearner:
     """Train the configuration's network on ``split`` (or reuse the one saved in ``net_dir``).
@@ -92,13 +106,17 @@ def train_network(cfg: Config, frames: FrameSet, split: Split, net_dir: str | Pa
     if (net_dir / "featurenet.pt").is_file():
         log(f"[{split.name}] network: reusing {net_dir / 'featurenet.pt'}")
         return FeatureLearner.load(net_dir)
-    train_fs, valid_fs = frames.subset(split.train), frames.subset(split.valid)
-    log(f"[{split.name}] training {cfg.network.activation} MLP {cfg.network.hidden} with "
-        f"{cfg.training.optimizer} on {len(train_fs.X)} frames ({len(split.train)} tracks)")
-    t0 = time.perf_counter()
-    learner = FeatureLearner.from_config(cfg, run_dir=net_dir, device=device, progress=progress)
-    learner.fit(train_fs, valid_fs)
-    seconds = time.perf_counter() - t0
+    net_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="frames-", dir=net_dir) as tmp:
+        train_fs, valid_fs = (part_frames(frames, ids, Path(tmp) / f"{name}.npy")
+                              for name, ids in (("train", split.train), ("valid", split.valid)))
+        log(f"[{split.name}] training {cfg.network.activation} MLP {cfg.network.hidden} with "
+            f"{cfg.training.optimizer} on {len(train_fs.X)} frames ({len(split.train)} tracks)")
+        t0 = time.perf_counter()
+        learner = FeatureLearner.from_config(cfg, run_dir=net_dir, device=device, progress=progress)
+        learner.fit(train_fs, valid_fs)
+        seconds = time.perf_counter() - t0
+        del train_fs, valid_fs  # release the memory maps before the folder goes
     learner.save(net_dir)
     atomic_write_json(net_dir / "train_result.json", {**_asdict(learner.train_result_), "wall_seconds": seconds})
     log(f"[{split.name}] network trained in {seconds:.1f} s: {learner.training_summary()}")
@@ -192,7 +210,10 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, out_dir: str | Path, 
     if todo:
         ids = list(split.train) + list(split.valid) + list(split.test)
         t0 = time.perf_counter()
-        all_layers = learner.transform(frames.subset(ids), layers="all", out=feat_path)
+        with tempfile.TemporaryDirectory(prefix="frames-", dir=out) as tmp:
+            split_frames = part_frames(frames, ids, Path(tmp) / "split.npy")
+            all_layers = learner.transform(split_frames, layers="all", out=feat_path)
+            del split_frames
         outcome.timings["features_s"] = time.perf_counter() - t0
         evaluate_cells(cfg, all_layers, learner.widths_, split, out, todo, experiment=experiment, log=log)
         del all_layers

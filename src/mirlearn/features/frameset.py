@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -67,15 +68,29 @@ class FrameSet:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate([np.arange(self.offsets[p], self.offsets[p + 1]) for p in pos]).astype(np.int64)
 
-    def subset(self, track_ids: Sequence[str]) -> "FrameSet":
-        """A FrameSet of the given tracks; the frames are copied into memory.
+    def subset(self, track_ids: Sequence[str], *, out: str | os.PathLike[str] | None = None) -> "FrameSet":
+        """A FrameSet of the given tracks, their frames copied track by track.
 
-        Use :meth:`frame_rows` with the full matrix instead when the subset is too large to copy.
+        Parameters
+        ----------
+        track_ids : ids of the tracks to keep, in the order their frames will have
+        out : path of a ``.npy`` file, optional
+            Copy the frames into this file and return it memory-mapped read-only, so that a
+            subset of a large memory-mapped cache stays on disk (RAM holds one track at a
+            time). ``None`` copies into memory.
         """
         pos = [self.tracks.position(t) for t in track_ids]
         lengths = np.array([self.offsets[p + 1] - self.offsets[p] for p in pos], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
-        X = np.empty((int(offsets[-1]), self.dim), dtype=self.X.dtype)
+        shape = (int(offsets[-1]), self.dim)
+        if out is None:
+            X = np.empty(shape, dtype=self.X.dtype)
+        else:
+            X = np.lib.format.open_memmap(os.fspath(out), mode="w+", dtype=self.X.dtype, shape=shape)
         for k, p in enumerate(pos):
             X[offsets[k]:offsets[k + 1]] = self.X[self.offsets[p]:self.offsets[p + 1]]
+        if out is not None:
+            X.flush()
+            del X
+            X = np.load(os.fspath(out), mmap_mode="r")
         return FrameSet(X, offsets, self.tracks.subset(track_ids))
