@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import RESULTS, Section, timed_section
+from benchmarks.common import RESULTS, Section, run_and_save, timed_section
 
 
 def stage_seconds(run_dir: Path) -> dict[str, float]:
@@ -81,9 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keep", type=Path, help="keep the run folder here instead of a temporary one")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
-    section = run(args)
-    print(section.to_markdown())
-    section.save(args.out)
+    run_and_save(run, args, args.out)
 
 
 if __name__ == "__main__":

@@ -98,13 +98,9 @@ def music_speech_frames(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np
 # -- 1. G·v against a gradient ---------------------------------------------------------------
 
 def _median_time(fn, reps: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    from benchmarks.common import median_time
+
+    return median_time(fn, repeats=reps, warmup=1)
 
 
 def _linearize_bytes(op: GaussNewton) -> float:

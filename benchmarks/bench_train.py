@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.common import RESULTS, Section, median_time, timed_section
+from benchmarks.common import RESULTS, Section, run_and_save, median_time, timed_section
 
 
 def flops_per_frame(n_in: int, hidden: tuple[int, ...], n_out: int) -> float:
@@ -137,9 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
-    section = run(args)
-    print(section.to_markdown())
-    section.save(args.out)
+    run_and_save(run, args, args.out)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,14 @@ def machine() -> dict[str, object]:
     return info
 
 
+def run_and_save(run: Callable[[object], Section], args: object, out: Path = RESULTS) -> Section:
+    """The ``main()`` of every benchmark: run it, print its table, save it under ``out``."""
+    section = run(args)
+    print(section.to_markdown())
+    section.save(Path(out))
+    return section
+
+
 def timed_section(section: Section, body: Callable[[Section], None]) -> Section:
     """Run ``body(section)``, recording the section's wall time and the load around it."""
     section.load_before = load_average()
