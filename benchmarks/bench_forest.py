@@ -19,13 +19,16 @@ They are computed once (:func:`prepare_features`) into ``--cache`` (default
 layers], ``fit_y.npy``, ``fit_off.npy`` (track offsets) and the same ``test_*`` files; a folder
 that already holds these files is used as it is.
 
-Every forest is fitted and scored in its own (spawned) process, so that a fit can be stopped at
-``--budget`` seconds (the reference, scikit-learn's full bootstrap on all frames, gets 3 ×).
-Settings of one chain (e.g. growing training sets) run from small to large; once one fit is over
-budget, or the last one extrapolates past it, the larger ones are skipped and that is printed.
-For every forest: fit wall seconds (and CPU seconds in the note: CPU time is what other work on
-a shared machine barely changes), predict seconds over the test frames, frame accuracy, and
-track accuracy by majority vote (:func:`mirlearn.classify.voting.vote`).
+Every forest is fitted and scored in its own (spawned) process, so that a fit can be stopped
+once it is over ``--budget`` seconds of an idle machine, counted as ``n_jobs ×`` as many CPU
+seconds of that process (read from /proc: other work on a shared machine does not use it up);
+the reference, scikit-learn's full bootstrap on all frames, gets 3 ×. Settings of one chain
+(e.g. growing training sets, or one histogram forest on 12 500 frames then on all) run from
+small to large; once one fit is over budget, or the last one extrapolates past it, the larger
+ones are skipped and that is printed. ``--minutes`` stops starting new fits; the section is
+saved after every fit. For every forest: fit wall and CPU seconds (CPU time is what other work
+on a shared machine barely changes), predict seconds over the test frames, frame accuracy,
+and track accuracy by majority vote (:func:`mirlearn.classify.voting.vote`).
 
 1. **scale** — scikit-learn ``RandomForestClassifier`` (100 trees, ``max_features="sqrt"``,
    ``min_samples_leaf=5``, ``n_jobs=2``) through :class:`~mirlearn.classify.TrackForestClassifier`
@@ -607,7 +610,8 @@ def _conclusion(results: dict[str, dict[str, Any]], reference: str) -> str:
 
     best = min(ok, key=lambda k: ok[k]["fit_cpu_s"])
     rf = min((k for k in ok if k.startswith("rf-")), key=lambda k: ok[k]["fit_cpu_s"])
-    text = f"Cheapest fit on all frames at the reference's accuracy (frame ≥ reference − 0.01, track ≥ reference): {say(best)}"
+    text = ("Cheapest fit on all frames at the reference's accuracy (frame ≥ reference − 0.01, "
+            f"track ≥ reference): {say(best)}")
     return text + (f"; cheapest random forest: {say(rf)}." if rf != best else ".")
 
 
@@ -632,7 +636,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "(10 classes)")
     ap.add_argument("--cache", type=Path, help="folder of the prepared features (default: "
                     "$MIRLEARN_HOME/bench_forest/<data>); made when it lacks them")
-    ap.add_argument("--budget", type=float, default=300.0, help="seconds one fit may take on an idle machine, counted as n_jobs × as many CPU seconds (reference: 3×)")
+    ap.add_argument("--budget", type=float, default=300.0,
+                    help="seconds one fit may take on an idle machine, counted as n_jobs × as many CPU seconds "
+                         "(reference: 3×)")
     ap.add_argument("--n-jobs", type=int, default=2, help="threads of every forest")
     ap.add_argument("--trees", type=int, default=100, help="trees per forest")
     ap.add_argument("--epochs", type=int, default=4, help="epochs of the feature net when features are made")
