@@ -69,11 +69,13 @@ class Section:
 
     def to_markdown(self) -> str:
         lines = [f"## {self.title}", "", f"`{self.command}`", ""]
-        if self.load_before is not None:
-            lines += [f"Load average before / after: {self.load_before[0]:.2f} / "
-                      f"{self.load_after[0] if self.load_after else float('nan'):.2f} "
-                      f"(2 cores; other work on the machine slows ours and the reference alike). "
-                      f"Section took {self.seconds:.0f} s.", ""]
+        if self.load_before is not None and self.load_after is None:
+            lines += [f"Load average at the start: {self.load_before[0]:.2f} ({os.cpu_count()} CPUs). "
+                      "Saved while still running: the rows below are what was measured so far.", ""]
+        elif self.load_before is not None:
+            lines += [f"Load average before / after: {self.load_before[0]:.2f} / {self.load_after[0]:.2f} "
+                      f"({os.cpu_count()} CPUs; other work on the machine slows ours and the reference "
+                      f"alike). Section took {self.seconds:.0f} s.", ""]
         lines += ["| what | ours | reference | ratio |", "|---|---|---|---|"]
         for r in self.rows:
             ref = f"{_fmt(r.reference)} {r.unit} ({r.reference_name})" if r.reference is not None else "—"
