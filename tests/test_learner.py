@@ -67,3 +67,39 @@ def test_fit_transform_save_load(tmp_path, rng):
 def test_transform_before_fit_is_an_error(rng):
     with pytest.raises(MirlearnError, match="not fitted"):
         FeatureLearner().transform(_blobs(rng))
+
+
+def test_frame_caps_are_passed_on_and_valid_sample_is_seeded(rng, monkeypatch):
+    import mirlearn.nn.train as train_mod
+
+    fs = _blobs(rng, n_tracks=12, frames=40)
+    ids = fs.tracks.ids
+    seen = {}
+
+    def spy(net, X_train, y_train, X_valid, y_valid, config, **kw):
+        seen.update(n_train=len(X_train), valid=np.array(X_valid), fpe=config.frames_per_epoch)
+        return real(net, X_train, y_train, X_valid, y_valid, config, **kw)
+
+    real = train_mod.train_sgd
+    monkeypatch.setattr(train_mod, "train_sgd", spy)
+    kw = dict(hidden=(8, 6, 4), lr=0.05, batch_size=32, max_epochs=2, progress=False)
+    FeatureLearner(**kw, frames_per_epoch=64, max_valid_frames=50).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    assert seen["n_train"] == 320 and seen["fpe"] == 64 and len(seen["valid"]) == 50
+    first = seen["valid"]
+    # the validation rows are a subset of the validation frames, the same for the same seed
+    valid_X = fs.subset(ids[8:]).X
+    assert all((valid_X == row).all(1).any() for row in first)
+    FeatureLearner(**kw, frames_per_epoch=64, max_valid_frames=50).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    np.testing.assert_array_equal(seen["valid"], first)
+    # a cap above the data size leaves everything in
+    FeatureLearner(**kw, max_valid_frames=10_000).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    assert len(seen["valid"]) == 160 and seen["fpe"] is None
+
+
+def test_from_config_carries_the_frame_caps():
+    from mirlearn.config import load_config
+
+    cfg = load_config("sigtia2014-relu-sgd-500", {"training": {"frames_per_epoch": 1000, "max_valid_frames": 500}})
+    learner = FeatureLearner.from_config(cfg)
+    assert learner.frames_per_epoch == 1000 and learner.max_valid_frames == 500
+    assert learner.get_params()["frames_per_epoch"] == 1000

@@ -58,6 +58,10 @@ class TrainingConfig:
     max_cg_iters: int = 250  #: HF: conjugate-gradient iterations per step
     curvature_fraction: float = 0.25  #: HF: share of the training set for curvature
     max_train_frames: int | None = None  #: seeded subsample of training frames (a reduction)
+    #: SGD: frames drawn afresh from all training frames each epoch (a reduction); None = all
+    frames_per_epoch: int | None = None
+    #: seeded subsample of the validation frames that early stopping watches (a reduction)
+    max_valid_frames: int | None = None
 
 
 @dataclass
@@ -127,6 +131,9 @@ class Config:
         _check(t.max_epochs > 0, "training.max_epochs", "must be > 0")
         _check(t.patience >= 0, "training.patience", "must be >= 0")
         _check(0 < t.curvature_fraction <= 1, "training.curvature_fraction", "must be in (0, 1]")
+        for key in ("max_train_frames", "frames_per_epoch", "max_valid_frames"):
+            value = getattr(t, key)
+            _check(value is None or value >= 1, f"training.{key}", "must be a positive number of frames (or unset)")
         valid_layers = {str(i) for i in range(1, len(n.hidden) + 1)} | {"all"}
         for layer in f.layers + [f.predict_layers]:
             _check(layer in valid_layers, "features.layers", f"{layer!r} is not one of {sorted(valid_layers)}")

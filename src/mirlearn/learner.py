@@ -58,6 +58,10 @@ class FeatureLearner:
     lr, batch_size, max_epochs, patience : SGD settings; for HF, ``max_epochs`` caps HF steps
     init_damping, max_cg_iters, curvature_fraction : Hessian-Free settings
     max_train_frames : optional seeded subsample of the training frames (a named reduction)
+    frames_per_epoch : SGD only: train each epoch on a fresh sample of this many training
+        frames instead of all of them (a named reduction; ``None`` = all)
+    max_valid_frames : optional seeded subsample of the validation frames that early stopping
+        watches (a named reduction)
     seed : seeds initialisation, shuffling and subsampling
     device : ``"cpu"`` or ``"cuda"``
     run_dir : folder for the training log and checkpoints; a rerun resumes from them
@@ -87,6 +91,8 @@ class FeatureLearner:
         max_cg_iters: int = 250,
         curvature_fraction: float = 0.25,
         max_train_frames: int | None = None,
+        frames_per_epoch: int | None = None,
+        max_valid_frames: int | None = None,
         seed: int = 0,
         device: str = "cpu",
         run_dir: str | Path | None = None,
@@ -106,6 +112,8 @@ class FeatureLearner:
         self.max_cg_iters = max_cg_iters
         self.curvature_fraction = curvature_fraction
         self.max_train_frames = max_train_frames
+        self.frames_per_epoch = frames_per_epoch
+        self.max_valid_frames = max_valid_frames
         self.seed = seed
         self.device = device
         self.run_dir = run_dir
@@ -119,7 +127,8 @@ class FeatureLearner:
             hidden=tuple(n.hidden), activation=n.activation, dropout=n.dropout, input_dropout=n.input_dropout,
             optimizer=t.optimizer, loss=t.loss, lr=t.lr, batch_size=t.batch_size, max_epochs=t.max_epochs,
             patience=t.patience, init_damping=t.init_damping, max_cg_iters=t.max_cg_iters,
-            curvature_fraction=t.curvature_fraction, max_train_frames=t.max_train_frames, seed=t.seed,
+            curvature_fraction=t.curvature_fraction, max_train_frames=t.max_train_frames,
+            frames_per_epoch=t.frames_per_epoch, max_valid_frames=t.max_valid_frames, seed=t.seed,
         )
         params.update(kwargs)
         return cls(**params)
@@ -147,6 +156,11 @@ class FeatureLearner:
         if self.max_train_frames and len(y_train) > self.max_train_frames:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(y_train), self.max_train_frames, replace=False))
             X_train, y_train = np.ascontiguousarray(train.X[rows]), y_train[rows]
+        y_valid, X_valid = valid.frame_labels(), valid.X
+        if self.max_valid_frames and len(y_valid) > self.max_valid_frames:
+            # Its own random stream, so capping the validation set never moves the training sample.
+            rows = np.sort(np.random.default_rng([self.seed, 1]).choice(len(y_valid), self.max_valid_frames, replace=False))
+            X_valid, y_valid = np.ascontiguousarray(valid.X[rows]), y_valid[rows]
         std = Standardizer().fit(X_train)
         torch.manual_seed(self.seed)
         mlp = MLP(n_in=train.dim, hidden=tuple(self.hidden), n_out=len(self.classes_),
@@ -157,8 +171,9 @@ class FeatureLearner:
             from mirlearn.nn.train import TrainConfig, train_sgd
 
             tc = TrainConfig(lr=self.lr, batch_size=self.batch_size, max_epochs=self.max_epochs,
-                             patience=self.patience, seed=self.seed, device=self.device, loss=self.loss)
-            self.train_result_ = train_sgd(self.net_, X_train, y_train, valid.X, valid.frame_labels(), tc,
+                             patience=self.patience, seed=self.seed, device=self.device, loss=self.loss,
+                             frames_per_epoch=self.frames_per_epoch)
+            self.train_result_ = train_sgd(self.net_, X_train, y_train, X_valid, y_valid, tc,
                                            run_dir=run_dir, progress=self.progress)
         elif self.optimizer == "hf":
             from mirlearn.nn.hf import HFConfig, train_hf
@@ -166,7 +181,7 @@ class FeatureLearner:
             hc = HFConfig(loss=self.loss, init_damping=self.init_damping, max_cg_iters=self.max_cg_iters,
                           max_steps=self.max_epochs, n_chunks=max(1, round(1 / self.curvature_fraction)),
                           seed=self.seed, patience=self.patience or None, device=self.device)
-            self.train_result_ = train_hf(self.net_, X_train, y_train, valid.X, valid.frame_labels(), hc,
+            self.train_result_ = train_hf(self.net_, X_train, y_train, X_valid, y_valid, hc,
                                           run_dir=run_dir, progress=self.progress)
         else:
             raise MirlearnError(f"unknown optimizer {self.optimizer!r}: use 'sgd' or 'hf'")
@@ -255,7 +270,7 @@ class FeatureLearner:
     def get_params(self) -> dict[str, Any]:
         keys = ("hidden", "activation", "dropout", "input_dropout", "optimizer", "loss", "lr", "batch_size",
                 "max_epochs", "patience", "init_damping", "max_cg_iters", "curvature_fraction",
-                "max_train_frames", "seed", "device")
+                "max_train_frames", "frames_per_epoch", "max_valid_frames", "seed", "device")
         return {k: (list(v) if isinstance(v, tuple) else v) for k in keys for v in [getattr(self, k)]}
 
     def save(self, path: str | Path) -> Path:

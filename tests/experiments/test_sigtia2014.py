@@ -100,6 +100,11 @@ def test_profiles_name_their_reductions():
     assert grid.tree_rows(970_000, grid.net_config(grid.NETS[1], "paper")) == 970_000
     cfg = grid.net_config(grid.NETS[5], "paper")
     assert cfg.training.optimizer == "hf" and cfg.training.max_epochs == 200 and cfg.training.max_cg_iters == 250
+    # Net reductions that bound a net's cost whatever the data size: SGD epochs of fresh
+    # 100 000-frame samples; HF on a 50 000-frame sample; 50 000 validation frames for both.
+    assert sgd["training"]["frames_per_epoch"] == 100_000 and "max_train_frames" not in sgd["training"]
+    assert hf["training"]["max_train_frames"] == 50_000 and "frames_per_epoch" not in hf["training"]
+    assert sgd["training"]["max_valid_frames"] == hf["training"]["max_valid_frames"] == 50_000
     assert [n.key for n in grid.NETS] == ["relu-sgd-50", "relu-sgd-500", "relu-dropout-50",
                                          "relu-dropout-500", "sigmoid-hf-50", "sigmoid-hf-500"]
 

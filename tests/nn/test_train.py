@@ -117,6 +117,27 @@ def test_frame_batches_cover_every_frame_once_per_epoch():
     assert not np.array_equal(epoch_permutation(103, 4, 1), epoch_permutation(103, 5, 1))
 
 
+def test_frames_per_epoch_draws_a_fresh_uniform_sample_each_epoch():
+    X = np.arange(100 * 2, dtype=np.float32).reshape(100, 2)
+    y = np.arange(100)
+    fb = FrameBatches(X, y, batch_size=8, seed=1, frames_per_epoch=30)
+    assert fb.n == 30 and len(fb) == 4
+    epochs = [np.concatenate([yb.numpy() for _, yb in fb.epoch(e)]) for e in range(1, 21)]
+    for e, seen in enumerate(epochs, start=1):
+        assert len(seen) == len(np.unique(seen)) == 30  # no frame twice within an epoch
+        # the head of the permutation of *all* frames, so the sample is uniform over them
+        np.testing.assert_array_equal(np.sort(seen), np.sort(epoch_permutation(100, 1, e)[:30]))
+    assert not np.array_equal(np.sort(epochs[0]), np.sort(epochs[1]))
+    assert len(np.unique(np.concatenate(epochs))) == 100  # over the epochs every frame is seen
+    # a cap at or above the data size changes nothing
+    full = FrameBatches(X, y, batch_size=8, seed=1)
+    capped = FrameBatches(X, y, batch_size=8, seed=1, frames_per_epoch=500)
+    for (_, a), (_, b) in zip(full.epoch(3), capped.epoch(3)):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="frames_per_epoch"):
+        FrameBatches(X, y, batch_size=8, frames_per_epoch=0)
+
+
 # --- training --------------------------------------------------------------------------------
 
 
@@ -319,3 +340,19 @@ def test_bad_input_fails_before_training(blobs):
         TrainConfig(loss="hinge")
     with pytest.raises(ConfigError, match="batchsize"):
         TrainConfig.from_dict({"batchsize": 3})
+
+
+def test_frames_per_epoch_trains_on_fewer_frames_and_refuses_another_on_resume(blobs, tmp_path):
+    Xt, yt, Xv, yv = blobs
+    res = train_sgd(_net(), Xt, yt, Xv, yv, _cfg(max_epochs=3, frames_per_epoch=100), run_dir=tmp_path / "a", progress=False)
+    assert res.epochs_run == 3
+    # same seed, capped and uncapped: different weights (the capped run saw 100 frames an epoch)
+    a, b = _net(), _net()
+    train_sgd(a, Xt, yt, Xv, yv, _cfg(max_epochs=1, frames_per_epoch=100), progress=False)
+    train_sgd(b, Xt, yt, Xv, yv, _cfg(max_epochs=1), progress=False)
+    wa, wb = _weights(a), _weights(b)
+    assert any(not torch.equal(wa[k], wb[k]) for k in wa)
+    with pytest.raises(ConfigError, match="frames_per_epoch"):
+        train_sgd(_net(), Xt, yt, Xv, yv, _cfg(max_epochs=4, frames_per_epoch=200), run_dir=tmp_path / "a", progress=False)
+    with pytest.raises(ConfigError, match="frames_per_epoch"):
+        TrainConfig(frames_per_epoch=0)

@@ -93,6 +93,19 @@ PROFILES: dict[str, tuple[Reduction, ...]] = {
                   "usually ends training sooner)"),
         Reduction("training.max_epochs", 25, "hf", "at most 25 HF steps instead of 200"),
         Reduction("training.max_cg_iters", 100, "hf", "at most 100 CG iterations per HF step instead of 250"),
+        # The three below bound a net's cost whatever the size of the data set; none of them
+        # binds on music/speech (62 000 training frames), all of them bind on GTZAN (≈ 650 000).
+        Reduction("training.frames_per_epoch", 100_000, "sgd",
+                  "each SGD epoch trains on a fresh random sample of 100 000 training frames (or all "
+                  "of them when there are fewer) instead of every frame; over the epochs the net still "
+                  "sees nearly every frame, and early stopping counts these shorter epochs"),
+        Reduction("training.max_train_frames", 50_000, "hf",
+                  "Hessian-Free trains on a seeded random sample of 50 000 training frames (curvature "
+                  "on a quarter of them, 12 500) instead of all ≈ 650 000 GTZAN training frames; "
+                  "every HF step costs a full gradient plus up to 100 curvature products on the set"),
+        Reduction("training.max_valid_frames", 50_000, "all",
+                  "early stopping and the choice of the best epoch watch a seeded random sample of "
+                  "50 000 validation frames instead of all of them"),
     ),
 }
 
@@ -121,7 +134,7 @@ def baseline_config(profile: str, user: dict[str, Any] | None = None) -> Config:
 
 # -- estimates ------------------------------------------------------------------------------
 #: Reference throughputs on the 2-core machine (see PERF_NOTES.md and benchmarks/); rough.
-SGD_FRAMES_PER_S = {50: 200_000.0, 500: 22_000.0}
+SGD_FRAMES_PER_S = {50: 140_000.0, 500: 32_000.0}  # dropout nets, batch 256 (benchmarks/results/train.md)
 SGD_EPOCHS_EXPECTED = 25
 HF_GRADIENTS_PER_STEP = 1.0 + 0.25 * 1.3 * 60  # full-set gradient + ~60 CG iterations on 25 %
 FOREST_S_PER_UNIT = 6e-8  # s per (tree · √dim · row · log2 row), random labels, 2 jobs
@@ -175,14 +188,20 @@ def plan_grid(inputs: Inputs, *, profile: str, nets: Sequence[NetSpec], user: di
     frac_train = float(np.mean([len(s.train) for s in inputs.splits])) / max(1, inputs.frames.n_tracks)
     frac_fit = float(np.mean([len(s.train) + len(s.valid) for s in inputs.splits])) / max(1, inputs.frames.n_tracks)
     n_train, n_fit = int(n_frames * frac_train), int(n_frames * frac_fit)
+    n_valid = max(0, n_fit - n_train)
     for net in nets:
         cfg = net_config(net, profile, user)
+        t = cfg.training
         widths = cfg.network.hidden
         frames_per_s = SGD_FRAMES_PER_S[50 if max(widths) <= 100 else 500]
+        net_train = min(n_train, t.max_train_frames or n_train)
+        # A forward pass costs about a third of a training step.
+        valid_s = min(n_valid, t.max_valid_frames or n_valid) / (3 * frames_per_s)
         if net.optimizer == "sgd":
-            train_s = n_train * min(SGD_EPOCHS_EXPECTED, cfg.training.max_epochs) / frames_per_s
+            per_epoch = min(net_train, t.frames_per_epoch or net_train) / frames_per_s + valid_s
+            train_s = per_epoch * min(SGD_EPOCHS_EXPECTED, t.max_epochs)
         else:
-            train_s = n_train * cfg.training.max_epochs * HF_GRADIENTS_PER_STEP / frames_per_s
+            train_s = (net_train * HF_GRADIENTS_PER_STEP / frames_per_s + valid_s) * t.max_epochs
         cells = cells_of(cfg)
         forest_s = 0.0
         for c in cells:

@@ -74,6 +74,11 @@ class FrameBatches:
         Shuffling seed; epoch ``e``'s order is :func:`epoch_permutation` ``(n, seed, e)``.
     device : str or torch.device
         Where the batches go.
+    frames_per_epoch : int or None
+        When smaller than ``len(y)``, epoch ``e`` visits only the first ``frames_per_epoch``
+        rows of its permutation: a fresh sample each epoch, so the cost of an epoch stops
+        growing with the data while training as a whole still sees every frame. ``None``
+        (default) visits every frame.
 
     Examples
     --------
@@ -82,9 +87,12 @@ class FrameBatches:
     [4, 4, 2]
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int = 0, device: str | torch.device = "cpu") -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int = 0, device: str | torch.device = "cpu",
+                 frames_per_epoch: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if frames_per_epoch is not None and frames_per_epoch < 1:
+            raise ValueError(f"frames_per_epoch must be positive or None, got {frames_per_epoch}")
         check_frames(X, y)
         self.X = X
         # Labels are small (8 bytes per frame): keep them in RAM as int64 for cheap gathers.
@@ -92,22 +100,26 @@ class FrameBatches:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.device = torch.device(device)
+        self.frames_per_epoch = None if frames_per_epoch is None else int(frames_per_epoch)
 
     def __len__(self) -> int:
         """Batches per epoch."""
-        return -(-len(self.y) // self.batch_size)
+        return -(-self.n // self.batch_size)
 
     @property
     def n(self) -> int:
         """Frames per epoch."""
-        return len(self.y)
+        if self.frames_per_epoch is None:
+            return len(self.y)
+        return min(len(self.y), self.frames_per_epoch)
 
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield the ``(x, y)`` batches of epoch ``epoch`` (1-based), shapes ``(b, dim)``, ``(b,)``.
 
         Each batch is a fresh copy (float32, int64) that the caller may keep or modify.
         """
-        order = epoch_permutation(self.n, self.seed, epoch)
+        # The permutation is always of all frames, so a capped epoch is a uniform sample of them.
+        order = epoch_permutation(len(self.y), self.seed, epoch)[:self.n]
         for start in range(0, self.n, self.batch_size):
             idx = np.sort(order[start:start + self.batch_size])
             # Fancy indexing copies the rows into a new C-contiguous array (for a memmap it is

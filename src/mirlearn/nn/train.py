@@ -110,6 +110,11 @@ class TrainConfig:
     eval_batch_size : int
         Frames per forward pass when evaluating (no backward pass, so larger than
         ``batch_size``); it does not affect the weights.
+    frames_per_epoch : int or None
+        A reduction for large sets: each epoch trains on a fresh uniform sample of this many
+        training frames (the head of that epoch's permutation) instead of all of them, so an
+        epoch's cost stops growing with the data; early stopping then counts these shorter
+        epochs. ``None`` (default, the paper) visits every frame every epoch.
     """
 
     lr: float = 0.01
@@ -121,6 +126,7 @@ class TrainConfig:
     loss: str = "softmax"
     num_threads: int | None = None
     eval_batch_size: int = 4096
+    frames_per_epoch: int | None = None
 
     #: Fields that may differ when a run is resumed: they stop, place or pace the run but do
     #: not change the weights an epoch produces. Every other field must match the checkpoint.
@@ -136,6 +142,8 @@ class TrainConfig:
             raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.num_threads is not None and int(self.num_threads) < 1:
             raise ConfigError(f"num_threads must be positive or None, got {self.num_threads}")
+        if self.frames_per_epoch is not None and int(self.frames_per_epoch) < 1:
+            raise ConfigError(f"frames_per_epoch must be positive or None, got {self.frames_per_epoch}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -385,7 +393,8 @@ class SGDEpochs:
 
     def __init__(self, model: nn.Module, X: np.ndarray, y: np.ndarray, config: TrainConfig) -> None:
         self.config = config
-        self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=config.device)
+        self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=config.device,
+                                    frames_per_epoch=config.frames_per_epoch)
         # Paper: plain SGD, constant learning rate 0.01, no momentum, no weight decay.
         self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
         device = torch.device(config.device)
