@@ -17,13 +17,14 @@ For each N, every stage runs in a fresh child process (``--child`` mode of this 
 the parent's niceness), which reports its own peak:
 
 1. ``extract``: ``extract_frames(n_jobs=2)`` into an empty cache folder (decode + |FFT| in 2
-   forked workers, frames appended to ``X.f32`` as they arrive).
+   worker threads, frames appended to ``X.f32`` as they arrive).
 2. ``train-memmap``: one SGD epoch of ``FeatureLearner`` (513-50-50-50-10 ReLU, batch 256,
    1 torch thread) on FrameSets that are *views* of the memory-mapped cache: training frames
    = the first half of the tracks, validation = the next quarter (no copy anywhere).
 3. ``train-pipeline``: the same, fed as ``mirlearn.experiments.protocol.train_network`` and
-   ``mirlearn fit`` feed it: ``frames.subset(split.train)`` and ``frames.subset(split.valid)``
-   of a stratified 50/25/25 split, which copy those frames into memory.
+   ``mirlearn train`` feed it: ``protocol.part_frames`` of the training and validation tracks
+   of a stratified 50/25/25 split, which copies them into RAM below 256 MiB and into a
+   temporary memory-mapped ``.npy`` above (before 2026-11-21: ``FrameSet.subset`` into RAM).
 
 Measured in the child, after its imports and the scan of the data folder (the high-water mark
 is reset then, through ``/proc/self/clear_refs``): peak RSS = ``VmHWM`` of ``/proc/self/status``
@@ -31,8 +32,8 @@ is reset then, through ``/proc/self/clear_refs``): peak RSS = ``VmHWM`` of ``/pr
 that it also remembers the RSS of the parent that forked the child before exec), which counts the touched pages of a memory map (file-backed: page cache the
 kernel may drop under pressure) as well as private memory; and the peaks of ``RssAnon``
 (private memory: what cannot be dropped) and ``RssFile``, sampled every 10 ms from
-``/proc/self/status``. For ``extract`` also the largest worker's peak
-(``RUSAGE_CHILDREN``). Rows compare each stage at N with the same stage at the smallest N
+``/proc/self/status``. For ``extract`` also the largest child process's peak
+(``RUSAGE_CHILDREN``; 0 since the workers are threads, counted in the main figure). Rows compare each stage at N with the same stage at the smallest N
 (the ratio is the growth factor: flat = 1.00x); the frame-matrix row shows how much the data
 grew meanwhile, and each row's note gives the peak as a fraction of the frame matrix.
 """
@@ -157,9 +158,14 @@ def child(stage: str, data: Path, cache: Path, n: int) -> dict[str, Any]:
                                      seed=0, progress=False)
             if stage == "train-memmap":
                 train, valid = _view(fs, 0, n // 2), _view(fs, n // 2, n // 2 + n // 4)
-            else:  # as mirlearn.experiments.protocol.train_network and `mirlearn fit` do
+            else:  # as mirlearn.experiments.protocol.train_network and `mirlearn train` do
+                from mirlearn.experiments.protocol import part_frames
+
                 split = make_splits(fs.tracks, n_splits=1, seed=0)[0]
-                train, valid = fs.subset(split.train), fs.subset(split.valid)
+                parts = Path(cache) / "parts"
+                parts.mkdir(exist_ok=True)
+                train = part_frames(fs, split.train, parts / "train.npy")
+                valid = part_frames(fs, split.valid, parts / "valid.npy")
             learner.fit(train, valid)
     seconds = time.perf_counter() - t0
     kib = 1024
@@ -268,12 +274,12 @@ def _tabulate(sec: Section, results: dict[tuple[str, int], dict[str, Any]], trac
                             r["frame_bytes"] / MIB, "MiB", results["extract", n0]["frame_bytes"] / MIB,
                             ref_name, better="lower", note=f"{r['frames']:,} frames x 513 float32"))
     add("extract_frames n_jobs=2: peak RSS, main process", "peak_rss", "extract",
-        lambda r: f"; largest worker {r['worker_peak_rss'] / MIB:.0f} MiB")
+        lambda r: f"; largest child process {r['worker_peak_rss'] / MIB:.0f} MiB (workers are threads)")
     add("train 1 epoch on memmap views: peak RSS", "peak_rss", "train-memmap",
         lambda r: f"; of which file-backed (mapped cache pages) up to {r['peak_file'] / MIB:.0f} MiB")
     add("train 1 epoch on memmap views: peak private (RssAnon)", "peak_anon", "train-memmap")
-    add("train 1 epoch via FrameSet.subset (pipeline): peak RSS", "peak_rss", "train-pipeline")
-    add("train 1 epoch via FrameSet.subset (pipeline): peak private (RssAnon)", "peak_anon", "train-pipeline")
+    add("train 1 epoch via protocol.part_frames (pipeline): peak RSS", "peak_rss", "train-pipeline")
+    add("train 1 epoch via protocol.part_frames (pipeline): peak private (RssAnon)", "peak_anon", "train-pipeline")
 
     floor = results["train-memmap", n0]["floor"] / MIB
     sec.notes.append(f"Every stage runs in a fresh child process; about {floor:.0f} MiB of each training "
@@ -285,10 +291,12 @@ def _tabulate(sec: Section, results: dict[tuple[str, int], dict[str, Any]], trac
     sec.notes.append("Peak RSS (VmHWM) counts every page of the memory-mapped X.f32 that the epoch "
                      "touched: page cache mapped into the process, which the kernel drops under memory "
                      "pressure. RssAnon (sampled every 10 ms) is the private memory that cannot be dropped.")
-    sec.notes.append("The pipeline rows are how mirlearn.experiments.protocol.train_network and `mirlearn fit` "
-                     "(cli.py) feed FeatureLearner.fit: frames.subset(split.train) / subset(split.valid) "
-                     "copy 75 % of the frame matrix into private memory (FrameSet.subset, "
-                     "src/mirlearn/features/frameset.py). FeatureLearner.fit, the Standardizer and "
+    sec.notes.append("The pipeline rows are how mirlearn.experiments.protocol.train_network and `mirlearn train` "
+                     "(cli.py) feed FeatureLearner.fit: protocol.part_frames copies the training and "
+                     "validation tracks into RAM when they are under 256 MiB, else into a temporary "
+                     "memory-mapped .npy (before that fix, FrameSet.subset copied 75 % of the frame "
+                     "matrix into private memory: 266 → 2 167 MiB from 100 to 10 000 tracks). "
+                     "FeatureLearner.fit, the Standardizer and "
                      "FrameBatches themselves stream from a memmap (per-frame labels and the epoch "
                      "permutation, 16 bytes per frame, are the only arrays that grow with N).")
 
