@@ -38,7 +38,7 @@ def _add_data(p: argparse.ArgumentParser, required: bool = True) -> None:
     g.add_argument("--cache", metavar="DIR", help=f"frame cache folder (default: {data_home() / 'frames'})")
     g.add_argument("--skip-bad", action="store_true", help="leave out undecodable files (with a warning) "
                    "instead of stopping")
-    g.add_argument("-j", "--jobs", type=int, default=2, help="worker processes for decoding (default 2)")
+    g.add_argument("-j", "--jobs", type=int, default=2, help="worker threads for decoding and framing (default 2)")
 
 
 def _add_run(p: argparse.ArgumentParser, config_default: str | None = "sigtia2014-relu-dropout-500") -> None:

@@ -1,6 +1,6 @@
 """Extract the spectral frames of a track table once, and keep them memory-mapped on disk.
 
-``extract_frames`` decodes every track and computes its frames in worker processes, writes
+``extract_frames`` decodes every track and computes its frames in worker threads, writes
 the frames straight into one raw float32 file as results arrive (the GTZAN frames are
 2.65 GB: they are never all in memory), and returns a :class:`FrameSet` over a read-only
 ``np.memmap`` of that file. The next call with the same tracks and settings opens the file
@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import warnings
 from collections import deque
 from itertools import islice
@@ -114,8 +113,8 @@ def extract_frames(
     cache_dir : str or path-like
         Folder holding the caches (created when missing); several caches may share it.
     n_jobs : int
-        Worker processes decoding and framing in parallel; 1 works in this process;
-        -1 uses every CPU.
+        Worker threads decoding and framing in parallel (the decoders and the FFT release
+        the GIL); 1 works in the calling thread; -1 uses every CPU.
     skip_bad : bool
         ``False``: any unusable file raises :class:`DatasetError` listing all of them.
         ``True``: unusable files are listed in a warning and left out of the result.
@@ -225,7 +224,7 @@ def _decode(path: str, sr: int, max_seconds: float | None) -> np.ndarray:
 def _track_frames(path: str, settings: FrameSettings, max_seconds: float | None) -> _Result:
     """Frames of one file, or ``(None, cause)`` when the file cannot be used.
 
-    Runs in a worker process; anything but a problem with the file (a bug) propagates.
+    Runs in a worker thread; anything but a problem with the file (a bug) propagates.
     """
     try:
         y = _decode(path, settings.sr, max_seconds)
@@ -254,21 +253,16 @@ def _results(jobs: Iterable[tuple], n_jobs: int, settings: FrameSettings) -> Ite
         for job in jobs:
             yield _track_frames(*job)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-    # fork starts workers in milliseconds and needs no importable __main__ (notebooks,
-    # unguarded scripts); the workers use no OpenMP/BLAS thread pools that a fork could
-    # leave locked. Elsewhere (macOS, Windows) the platform default is the safe choice.
-    ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    if ctx is not None:
-        # Forked workers inherit what the parent has imported and cached (decoders,
-        # scipy.fft, the window): compute one frame here rather than once per worker.
-        from mirlearn import audio  # noqa: F401
-
-        frames(np.zeros(settings.n_fft, dtype=np.float32), settings)
+    # Threads, not processes: decoding (libsndfile, FFmpeg, soxr), the window multiply and
+    # the FFT all run with the GIL released, so n threads keep n cores busy. Worker
+    # processes cost about twice the CPU per clip here (benchmarks/results/frames.md): each
+    # clip's frames were pickled back through a pipe, and every fresh buffer in a worker
+    # page-faulted, where threads reuse the memory of one heap.
+    frames(np.zeros(settings.n_fft, dtype=np.float32), settings)  # window and FFT plans, once
     it = iter(jobs)
-    executor = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
+    executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="mirlearn-frames")
     try:
         pending = deque(executor.submit(_track_frames, *job)
                         for job in islice(it, _IN_FLIGHT_PER_JOB * n_jobs))
