@@ -214,6 +214,10 @@ def _check_disk(where: Path, tracks: list[int], seconds: float, have_wavs: bool)
 
 def run(args: argparse.Namespace) -> Section:
     """Generate (or reuse) the tracks, run every (stage, N) in a child, tabulate the peaks."""
+    # ``python -m benchmarks --only memory`` passes its own namespace: fill in our defaults.
+    for name, default in (("tracks", [100, 1000, 10000]), ("seconds", 3.0), ("data_dir", None)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
     tracks = sorted(set(args.tracks))
     section = Section(
         name="memory",
