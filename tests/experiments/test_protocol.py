@@ -34,6 +34,22 @@ def test_subset_to_disk_equals_subset_in_memory(tmp_path):
     assert disk.tracks.ids == ids
 
 
+def test_subset_without_copy_is_a_view_only_for_consecutive_tracks(tmp_path):
+    fs = _cached_frames(tmp_path)
+    view = fs.subset(["t2", "t3", "t4"], copy=False)
+    copied = fs.subset(["t2", "t3", "t4"])
+    assert isinstance(view.X, np.memmap) and np.shares_memory(view.X, fs.X)
+    assert not np.shares_memory(copied.X, fs.X)
+    np.testing.assert_array_equal(view.X, copied.X)
+    np.testing.assert_array_equal(view.offsets, copied.offsets)
+    assert view.tracks.ids == ["t2", "t3", "t4"]
+    # out of order or with a gap: copied, whatever copy says
+    for ids in (["t3", "t2"], ["t0", "t2"]):
+        other = fs.subset(ids, copy=False)
+        assert not np.shares_memory(other.X, fs.X)
+        np.testing.assert_array_equal(other.X, fs.subset(ids).X)
+
+
 def test_training_parts_go_to_disk_when_large_and_same_net(tmp_path, monkeypatch):
     fs = _cached_frames(tmp_path)
     split = Split("s", train=["t0", "t1", "t2", "t3"], valid=["t4", "t5"], test=["t6", "t7"])
