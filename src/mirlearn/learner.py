@@ -44,6 +44,14 @@ def layer_columns(widths: Sequence[int], layers: Sequence[int]) -> np.ndarray:
     return np.concatenate([np.arange(starts[k - 1], starts[k]) for k in layers]).astype(np.int64)
 
 
+def _sample_rows(X: np.ndarray, y: np.ndarray, cap: int | None, seed: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded sample of ``cap`` rows of ``(X, y)`` in their order (copied), or both as they are."""
+    if not cap or len(y) <= cap:
+        return X, y
+    rows = np.sort(np.random.default_rng(seed).choice(len(y), cap, replace=False))
+    return np.ascontiguousarray(X[rows]), y[rows]
+
+
 class FeatureLearner:
     """Standardiser + MLP trained on labelled frames; hidden activations as features.
 
@@ -153,14 +161,9 @@ class FeatureLearner:
         self.classes_ = list(train.tracks.classes)
         y_train = train.frame_labels()
         X_train = train.X
-        if self.max_train_frames and len(y_train) > self.max_train_frames:
-            rows = np.sort(np.random.default_rng(self.seed).choice(len(y_train), self.max_train_frames, replace=False))
-            X_train, y_train = np.ascontiguousarray(train.X[rows]), y_train[rows]
-        y_valid, X_valid = valid.frame_labels(), valid.X
-        if self.max_valid_frames and len(y_valid) > self.max_valid_frames:
-            # Its own random stream, so capping the validation set never moves the training sample.
-            rows = np.sort(np.random.default_rng([self.seed, 1]).choice(len(y_valid), self.max_valid_frames, replace=False))
-            X_valid, y_valid = np.ascontiguousarray(valid.X[rows]), y_valid[rows]
+        X_train, y_train = _sample_rows(X_train, y_train, self.max_train_frames, self.seed)
+        # Its own random stream, so capping the validation set never moves the training sample.
+        X_valid, y_valid = _sample_rows(valid.X, valid.frame_labels(), self.max_valid_frames, [self.seed, 1])
         std = Standardizer().fit(X_train)
         torch.manual_seed(self.seed)
         mlp = MLP(n_in=train.dim, hidden=tuple(self.hidden), n_out=len(self.classes_),
