@@ -179,7 +179,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the network of one split, fit the forest for `predict`, save the model."""
     from mirlearn.classify import evaluate_tracks
-    from mirlearn.experiments.protocol import cell_features, make_forest, part_frames
+    from mirlearn.experiments.protocol import (cell_features, fit_and_test_parts, make_forest, part_frames,
+                                               split_activations)
     from mirlearn.io import atomic_write_json
     from mirlearn.learner import FeatureLearner, FeatureSpec
     from mirlearn.model import GenreModel
@@ -202,11 +203,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
     f = cfg.features
     spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)
-    ids = list(split.train) + list(split.valid) + list(split.test)
-    feats = cell_features(learner.transform(frames.subset(ids), layers="all"), learner.widths_, spec, cfg)
-    forest = make_forest(cfg).fit(feats.subset(list(split.train) + list(split.valid)))
-    test = feats.subset(list(split.test))
-    m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
+    with tempfile.TemporaryDirectory(prefix="features-", dir=run_dir) as tmp:
+        # As run_split: frames and activations stay on disk when large, the forest's parts are views.
+        all_layers = split_activations(learner, frames, split, Path(tmp) / "features-all.f32")
+        fit, test = fit_and_test_parts(cell_features(all_layers, learner.widths_, spec, cfg), split)
+        forest = make_forest(cfg).fit(fit)
+        m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
+        del all_layers, fit, test  # release the memory maps before the folder goes
     info = {"config": cfg.name, "data": str(Path(args.data).resolve()), "dataset": args.dataset,
             "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k, "split": split.name,
             "test_track_accuracy": m.accuracy, "max_seconds": cfg.frames.max_seconds}

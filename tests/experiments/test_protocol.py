@@ -50,6 +50,15 @@ def test_subset_without_copy_is_a_view_only_for_consecutive_tracks(tmp_path):
         np.testing.assert_array_equal(other.X, fs.subset(ids).X)
 
 
+def test_forest_parts_of_split_ordered_features_are_views(tmp_path):
+    fs = _cached_frames(tmp_path)
+    split = Split("s", train=["t0", "t1", "t2", "t3"], valid=["t4", "t5"], test=["t6", "t7"])
+    fit, test = protocol.fit_and_test_parts(fs, split)
+    assert np.shares_memory(fit.X, fs.X) and np.shares_memory(test.X, fs.X)
+    assert fit.tracks.ids == ["t0", "t1", "t2", "t3", "t4", "t5"] and test.tracks.ids == ["t6", "t7"]
+    np.testing.assert_array_equal(test.X, fs.subset(["t6", "t7"]).X)
+
+
 def test_training_parts_go_to_disk_when_large_and_same_net(tmp_path, monkeypatch):
     fs = _cached_frames(tmp_path)
     split = Split("s", train=["t0", "t1", "t2", "t3"], valid=["t4", "t5"], test=["t6", "t7"])
