@@ -6,23 +6,7 @@ import pytest
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import MirlearnError
 from mirlearn.features.frameset import FrameSet
-from mirlearn.learner import FeatureLearner, layer_columns, parse_layers
-
-
-def test_parse_layers():
-    assert parse_layers("all", 3) == (1, 2, 3)
-    assert parse_layers("2", 3) == (2,)
-    assert parse_layers(3, 3) == (3,)
-    assert parse_layers((1, 3), 3) == (1, 3)
-    with pytest.raises(MirlearnError):
-        parse_layers(4, 3)
-    with pytest.raises(MirlearnError):
-        parse_layers((), 3)
-
-
-def test_layer_columns():
-    assert layer_columns([2, 3, 4], (2,)).tolist() == [2, 3, 4]
-    assert layer_columns([2, 3, 4], (1, 3)).tolist() == [0, 1, 5, 6, 7, 8]
+from mirlearn.learners import MLPLearner as FeatureLearner
 
 
 def _blobs(rng, n_tracks=12, frames=40, dim=16, n_classes=3):
@@ -103,3 +87,52 @@ def test_from_config_carries_the_frame_caps():
     learner = FeatureLearner.from_config(cfg)
     assert learner.frames_per_epoch == 1000 and learner.max_valid_frames == 500
     assert learner.get_params()["frames_per_epoch"] == 1000
+
+
+def test_get_params_set_params_and_clone_follow_scikit_learn(rng):
+    from sklearn.base import clone
+
+    learner = FeatureLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, seed=3, progress=False)
+    params = learner.get_params(deep=True)
+    assert params["hidden"] == (8, 6, 4) and params["dropout"] == 0.25 and params["seed"] == 3
+    assert learner.get_params(deep=False) == params
+    assert learner.set_params(lr=0.1, seed=4) is learner and learner.lr == 0.1 and learner.seed == 4
+    twin = clone(learner)
+    assert twin is not learner and twin.get_params() == learner.get_params()
+    assert not hasattr(twin, "net_")
+    with pytest.raises(ValueError):
+        learner.set_params(no_such_option=1)
+
+
+def test_a_clone_of_a_fitted_learner_is_unfitted_and_trains_to_the_same_weights(rng):
+    from sklearn.base import clone
+
+    fs = _blobs(rng)
+    ids = fs.tracks.ids
+    kw = dict(hidden=(8, 6, 4), lr=0.05, batch_size=32, max_epochs=3, progress=False)
+    a = FeatureLearner(**kw).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    b = clone(a)
+    with pytest.raises(MirlearnError, match="not fitted"):
+        b.transform(fs)
+    b.fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    np.testing.assert_array_equal(a.transform(fs).X, b.transform(fs).X)
+
+
+def test_layers_are_named_and_known_before_fitting():
+    learner = FeatureLearner(hidden=(8, 6, 4))
+    assert learner.layer_names() == ["1", "2", "3"]
+    assert learner.select("all") == ("1", "2", "3") and learner.select(2) == ("2",)
+    with pytest.raises(MirlearnError, match="feature layers"):
+        learner.select("4")
+
+
+def test_load_learner_reads_any_family(tmp_path, rng):
+    from mirlearn.learners import load_learner
+
+    fs = _blobs(rng)
+    ids = fs.tracks.ids
+    a = FeatureLearner(hidden=(8, 6, 4), max_epochs=1, progress=False).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    a.save(tmp_path / "m")
+    b = load_learner(tmp_path / "m")
+    assert type(b) is FeatureLearner and b.feature_layers_ == {"1": 8, "2": 6, "3": 4}
+    np.testing.assert_array_equal(a.transform(fs).X, b.transform(fs).X)

@@ -1,0 +1,52 @@
+"""Feature learners: a family of estimators that turn frames into named feature layers.
+
+One module per learner, all following :class:`~mirlearn.learners.base.Learner`:
+
+- :mod:`~mirlearn.learners.mlp` — the paper's MLP (ReLU + SGD ± dropout, sigmoid + Hessian-Free);
+
+and the generic pieces every learner shares: :mod:`~mirlearn.learners.layers` (layer
+selection, feature cells). :data:`LEARNERS` maps a family name to its class;
+:func:`learner_from_config` builds the learner a configuration asks for and
+:func:`load_learner` reads a saved one of any family.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mirlearn.errors import MirlearnError
+from mirlearn.learners.base import Learner
+from mirlearn.learners.layers import (FeatureSpec, LayerSpec, cell_features, check_layer_names, layer_columns,
+                                      parse_layers, select_layers)
+from mirlearn.learners.mlp import MLPLearner
+
+__all__ = ["Learner", "MLPLearner", "LEARNERS", "FeatureSpec", "LayerSpec", "cell_features", "check_layer_names",
+           "layer_columns", "parse_layers", "select_layers", "learner_from_config", "load_learner"]
+
+#: Family name → learner class.
+LEARNERS: dict[str, type[Learner]] = {MLPLearner.kind: MLPLearner}
+
+
+def learner_from_config(cfg: Any, **kwargs: Any) -> Learner:
+    """The (unfitted) learner of a configuration; ``kwargs`` set runtime options (run_dir, device…)."""
+    kind = getattr(cfg, "learner", "mlp") or "mlp"
+    if not isinstance(kind, str):
+        kind = getattr(kind, "kind", "mlp")
+    if kind not in LEARNERS:
+        raise MirlearnError(f"unknown learner {kind!r}; known: {', '.join(LEARNERS)}")
+    return LEARNERS[kind].from_config(cfg, **kwargs)
+
+
+def load_learner(path: str | Path) -> Learner:
+    """Load a saved learner of any family from its folder (or file)."""
+    import torch
+
+    path = Path(path)
+    f = path / "featurenet.pt" if path.is_dir() else path
+    if not f.is_file():
+        raise MirlearnError(f"no trained network at {f}")
+    kind = torch.load(f, map_location="cpu", weights_only=False).get("kind", "mlp")
+    if kind not in LEARNERS:
+        raise MirlearnError(f"{f}: unknown learner kind {kind!r}; known: {', '.join(LEARNERS)}")
+    return LEARNERS[kind].load(f)

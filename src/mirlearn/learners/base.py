@@ -1,0 +1,116 @@
+"""The protocol every feature learner follows, so that a new family plugs in beside the MLP.
+
+A learner is a scikit-learn estimator (constructor arguments stored as they are, learned
+state ending in ``_``; :func:`sklearn.base.clone`, ``get_params(deep=...)`` and
+``set_params`` work) over :class:`~mirlearn.features.frameset.FrameSet` data:
+
+- ``fit(train, valid)``: train on labelled frames; ``valid`` drives early stopping;
+- ``feature_layers_``: the named feature layers and their widths, in order (after ``fit``);
+- ``transform(frames, layers=...)``: the activations of the chosen layers, a FrameSet;
+- ``predict_proba(frames)``: the learner's own class probabilities per frame (or patch);
+- ``save(folder)`` / ``Learner.load(folder)``;
+- ``training_summary()``: one line on how training ended.
+
+The pipeline (:mod:`mirlearn.pipeline`) only ever talks to this protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from mirlearn.errors import MirlearnError
+from mirlearn.features.frameset import FrameSet
+from mirlearn.learners.layers import LayerSpec, select_layers
+
+__all__ = ["Learner", "row_batches", "sample_rows"]
+
+#: Constructor arguments that place or display a run but never change what is learned: they
+#: are not saved with a learner and not part of its input fingerprint.
+RUNTIME_PARAMS = frozenset({"device", "run_dir", "progress"})
+
+
+class Learner(BaseEstimator):
+    """Base class of feature learners (see the module docstring for the protocol)."""
+
+    #: Registry name of the family (``"mlp"``, later ``"cnn"``…), saved with every learner.
+    kind: str = ""
+
+    # -- what subclasses implement ----------------------------------------------------------
+    def fit(self, train: FrameSet, valid: FrameSet) -> "Learner":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def feature_layers_(self) -> dict[str, int]:  # pragma: no cover - abstract
+        """Feature layer name → width, in the order of the all-layer matrix."""
+        raise NotImplementedError
+
+    def transform(self, frames: FrameSet, *, layers: LayerSpec = "all", batch_size: int = 8192,
+                  out: str | Path | None = None) -> FrameSet:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict_proba(self, frames: FrameSet, batch_size: int = 8192) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> Path:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Learner":
+        """Load a saved learner of any registered family (see :func:`mirlearn.learners.load_learner`)."""
+        from mirlearn.learners import load_learner
+
+        return load_learner(path)
+
+    def training_summary(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- shared -----------------------------------------------------------------------------
+    @classmethod
+    def layer_names_for(cls, params: dict[str, Any]) -> list[str]:  # pragma: no cover - abstract
+        """The feature layer names a learner with these parameters will have (before fitting)."""
+        raise NotImplementedError
+
+    def layer_names(self) -> list[str]:
+        """The feature layer names of this learner (known before fitting)."""
+        return self.layer_names_for(self.get_params(deep=False))
+
+    def select(self, layers: LayerSpec) -> tuple[str, ...]:
+        """Normalise a layer selection against this learner's layer names."""
+        return select_layers(layers, self.layer_names())
+
+    def saved_params(self) -> dict[str, Any]:
+        """Constructor arguments that define what is learned (JSON-ready: tuples as lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params(deep=False).items()
+                if k not in RUNTIME_PARAMS}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "net_"):
+            raise MirlearnError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
+
+
+def row_batches(X: np.ndarray, batch_size: int) -> Iterator[tuple[int, Any]]:
+    """``(start, tensor)`` for consecutive batches of rows of ``X`` (bounded memory)."""
+    for start in range(0, len(X), batch_size):
+        yield start, as_tensor(X[start:start + batch_size])
+
+
+def as_tensor(rows: np.ndarray):
+    """A float32 CPU tensor of ``rows``; read-only memory-mapped rows are copied once."""
+    import torch
+
+    a = np.ascontiguousarray(rows, dtype=np.float32)
+    if not a.flags.writeable:
+        a = a.copy()
+    return torch.from_numpy(a)
+
+
+def sample_rows(X: np.ndarray, y: np.ndarray, cap: int | None, seed: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded sample of ``cap`` rows of ``(X, y)`` in their order (copied), or both as they are."""
+    if not cap or len(y) <= cap:
+        return X, y
+    rows = np.sort(np.random.default_rng(seed).choice(len(y), cap, replace=False))
+    return np.ascontiguousarray(X[rows]), y[rows]
