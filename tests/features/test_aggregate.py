@@ -8,6 +8,7 @@ import pytest
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.features.aggregate import aggregate, aggregate_frameset, n_windows, window_frames
 from mirlearn.features.frameset import FrameSet
+from mirlearn.features.timebase import TimeBase
 
 
 def _naive(X: np.ndarray, offsets: np.ndarray, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,3 +139,52 @@ def test_aggregate_frameset(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(fa.lengths, [10, 1, 3])
     assert fa.dim == 6 and fa.tracks is fs.tracks
     np.testing.assert_allclose(fa.X, _naive(fs.X, offsets, 215, 108)[0], rtol=1e-5, atol=1e-5)
+
+
+def _three_tracks(rng: np.random.Generator, time_base: TimeBase | None) -> FrameSet:
+    tracks = TrackTable([Track("a", "/a.wav", "x"), Track("b", "/b.wav", "y"), Track("c", "/c.wav", "x")])
+    offsets = np.concatenate([[0], np.cumsum([1292, 100, 500])])
+    return FrameSet(rng.standard_normal((offsets[-1], 3)).astype(np.float32), offsets, tracks, time_base)
+
+
+def test_aggregation_uses_the_frames_own_time_base(rng: np.random.Generator) -> None:
+    # 16 kHz, hop 160 (10 ms): 5 s is 500 frames, 2.5 s is 250; the paper's 22050 / 512 would
+    # give 215 / 108. Without sr / hop_length the frames' own rate is used.
+    tb = TimeBase(16000, 160, "logmel", n_fft=400)
+    fs = _three_tracks(rng, tb)
+    fa = aggregate_frameset(fs)
+    np.testing.assert_array_equal(fa.lengths, [4, 1, 1])
+    Xa, _ = aggregate(fs.X, fs.offsets, window=500, hop=250)
+    np.testing.assert_array_equal(fa.X, Xa)
+    # Naming the same rate explicitly changes nothing; a contradicting one is an error.
+    np.testing.assert_array_equal(aggregate_frameset(fs, sr=16000, hop_length=160).X, fa.X)
+    with pytest.raises(ValueError, match="sr=22050 contradicts"):
+        aggregate_frameset(fs, sr=22050)
+
+
+def test_aggregated_time_base_gives_window_times(rng: np.random.Generator) -> None:
+    fs = _three_tracks(rng, TimeBase(22050, 512, "features", n_fft=1024))
+    fa = aggregate_frameset(fs, window_seconds=5.0, hop_seconds=2.5)
+    tb = fa.time_base
+    assert tb.kind == "windows" and tb.is_windows
+    assert (tb.window_seconds, tb.window_hop_seconds) == (5.0, 2.5)
+    assert (tb.window_frames, tb.window_hop_frames) == (215, 108)
+    assert (tb.sr, tb.hop_length, tb.n_fft) == (22050, 512, 1024)
+    starts = fa.track_times(0)
+    assert starts.shape == (10,)
+    np.testing.assert_allclose(starts, np.arange(10) * 108 * 512 / 22050)
+    np.testing.assert_allclose(fa.track_times(0, "end") - starts, (214 * 512 + 1024) / 22050)
+    with pytest.raises(ValueError, match="windows already"):
+        aggregate_frameset(fa)
+    # Subsets and views keep the time base.
+    assert fa.subset(["c", "a"]).time_base == tb
+    assert fa.subset(["a", "b"], copy=False).time_base == tb
+
+
+def test_frames_without_time_base_keep_the_old_defaults(rng: np.random.Generator) -> None:
+    fs = _three_tracks(rng, None)
+    fa = aggregate_frameset(fs)
+    assert fa.time_base == TimeBase(22050, 512, "windows", 5.0, 2.5)
+    np.testing.assert_array_equal(fa.lengths, [10, 1, 3])
+    fb = aggregate_frameset(fs, window_seconds=1.0, hop_seconds=0.5, sr=16000, hop_length=160)
+    assert (fb.time_base.window_frames, fb.time_base.window_hop_frames) == (100, 50)

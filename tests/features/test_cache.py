@@ -71,7 +71,9 @@ def test_frames_equal_direct_computation(good: TrackTable, tmp_path: Path) -> No
         assert fs.lengths[i] == frame_count(len(y), SETTINGS)
         np.testing.assert_array_equal(fs.track_frames(i), magnitude_frames(y))
     meta = json.loads((tmp_path / "c" / f"frames-{cache_key(good, SETTINGS)[:16]}" / "meta.json").read_text())
-    assert meta["shape"] == list(fs.X.shape) and meta["n_bad"] == 0 and meta["settings"] == SETTINGS.to_dict()
+    framing = {k: v for k, v in SETTINGS.to_dict().items() if k != "max_seconds"}
+    assert meta["shape"] == list(fs.X.shape) and meta["n_bad"] == 0 and meta["settings"] == framing
+    assert fs.time_base == SETTINGS.time_base and fs.time_base.kind == "fft"
 
 
 def test_hit_does_not_decode(good: TrackTable, tmp_path: Path, count_decodes: list[str]) -> None:
@@ -111,6 +113,21 @@ def test_max_seconds_truncates(good: TrackTable, tmp_path: Path) -> None:
     fs = _extract(good, tmp_path / "c", max_seconds=0.6)
     n = frame_count(round(0.6 * SR), SETTINGS)
     np.testing.assert_array_equal(fs.lengths, [frame_count(SR // 2, SETTINGS), n, n, n])
+
+
+def test_max_seconds_setting_is_the_argument(good: TrackTable, tmp_path: Path,
+                                              count_decodes: list[str]) -> None:
+    c = tmp_path / "c"
+    by_arg = _extract(good, c, max_seconds=0.6)
+    short = SETTINGS.replace(max_seconds=0.6)
+    assert cache_key(good, short) == cache_key(good, SETTINGS, 0.6) != cache_key(good, SETTINGS)
+    by_setting = _extract(good, c, settings=short)
+    assert len(count_decodes) == 4  # the same cache: read, not decoded again
+    np.testing.assert_array_equal(by_setting.X, by_arg.X)
+    # The argument overrides the setting, None included.
+    whole = _extract(good, c, settings=short, max_seconds=None)
+    assert len(count_decodes) == 8
+    np.testing.assert_array_equal(whole.offsets, _extract(good, c).offsets)
 
 
 def test_parallel_equals_serial(good: TrackTable, tmp_path: Path) -> None:

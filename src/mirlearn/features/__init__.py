@@ -1,4 +1,17 @@
-"""Frames and features: |FFT| frames, standardisation, window aggregation, the frame cache.
+"""Frames and features: frame kinds, standardisation, window aggregation, the frame cache.
+
+=================  ==================================================================
+module             what it holds
+=================  ==================================================================
+settings           :class:`FrameSettings`: decoding, framing and kind, checked when made
+representations/  the registry of frame kinds (fft, logmel, mfcc) and PMSC
+timebase           :class:`TimeBase`: the time of every row (frames or windows)
+frameset           :class:`FrameSet`: frames + offsets + tracks + time base
+cache              :func:`extract_frames`: frames of a track table, memory-mapped on disk
+standardize        :class:`Standardizer`
+aggregate          :func:`aggregate_frameset`: mean and variance over windows of seconds
+spectral, baselines  old import paths, re-exporting the above
+=================  ==================================================================
 
 Names are imported lazily so that ``import mirlearn.features`` stays cheap.
 """
@@ -10,9 +23,15 @@ from typing import Any
 
 _EXPORTS = {
     "FrameSet": "mirlearn.features.frameset",
-    "FrameSettings": "mirlearn.features.spectral",
-    "magnitude_frames": "mirlearn.features.spectral",
-    "frame_count": "mirlearn.features.spectral",
+    "TimeBase": "mirlearn.features.timebase",
+    "FrameSettings": "mirlearn.features.settings",
+    "FrameSettingError": "mirlearn.features.settings",
+    "frame_count": "mirlearn.features.settings",
+    "frames": "mirlearn.features.representations",
+    "kinds": "mirlearn.features.representations",
+    "register_kind": "mirlearn.features.representations",
+    "magnitude_frames": "mirlearn.features.representations.fft",
+    "PMSC": "mirlearn.features.representations.pmsc",
     "Standardizer": "mirlearn.features.standardize",
     "aggregate": "mirlearn.features.aggregate",
     "aggregate_frameset": "mirlearn.features.aggregate",

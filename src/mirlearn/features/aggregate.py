@@ -11,45 +11,16 @@ cumulative sums give every window's sums with each frame read once, and the shif
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from mirlearn.features.frameset import FrameSet
+from mirlearn.features.timebase import TimeBase, window_frames
+
+__all__ = ["aggregate", "aggregate_frameset", "n_windows", "window_frames"]
 
 #: Upper bound on the values (frames x dims) turned into float64 at a time, per block of
 #: windows: 4 M values = 32 MB per temporary, whatever the length of a track.
 _BLOCK_VALUES = 4 << 20
-
-
-def window_frames(seconds: float, sr: int, hop_length: int) -> int:
-    """Convert a duration in seconds to a number of frames.
-
-    Parameters
-    ----------
-    seconds : float
-        Duration, in seconds.
-    sr : int
-        Sampling rate, in Hz.
-    hop_length : int
-        Hop between frames, in samples.
-
-    Returns
-    -------
-    int
-        ``round(seconds * sr / hop_length)``, halves rounded up; e.g. 5 s -> 215 and
-        2.5 s -> 108 frames at 22050 Hz with hop 512.
-
-    Raises
-    ------
-    ValueError
-        If the result is below one frame.
-    """
-    x = seconds * sr / hop_length
-    n = int(math.floor(x + 0.5))
-    if n < 1:
-        raise ValueError(f"{seconds} s is less than one frame ({hop_length / sr:.4f} s)")
-    return n
 
 
 def n_windows(n_frames: int | np.ndarray, window: int, hop: int) -> int | np.ndarray:
@@ -186,13 +157,17 @@ def _window_stats(block: np.ndarray, starts: np.ndarray, window: int, out: np.nd
     out[:, dim:] = var
 
 
+#: Frame rate assumed for a FrameSet without a time base when none is given (the paper's).
+_DEFAULT_SR, _DEFAULT_HOP = 22050, 512
+
+
 def aggregate_frameset(
     fs: FrameSet,
     *,
     window_seconds: float = 5.0,
     hop_seconds: float = 2.5,
-    sr: int = 22050,
-    hop_length: int = 512,
+    sr: int | None = None,
+    hop_length: int | None = None,
 ) -> FrameSet:
     """Aggregate the features of a :class:`FrameSet` over windows of a few seconds.
 
@@ -201,20 +176,39 @@ def aggregate_frameset(
     fs : FrameSet
         Frame features, ``fs.X`` of shape ``(n_frames, dim)``.
     window_seconds, hop_seconds : float
-        Window length and hop, in seconds (5 and 2.5 in the paper); converted with
-        :func:`window_frames`.
-    sr : int
-        Sampling rate the frames were computed at, in Hz.
-    hop_length : int
-        Hop of the frames, in samples.
+        Window length and hop, in seconds (5 and 2.5 in the paper); converted to frames
+        with :func:`window_frames`.
+    sr : int, optional
+        Sampling rate the frames were computed at, Hz. Default: ``fs.time_base.sr``, or
+        22050 when ``fs`` has no time base.
+    hop_length : int, optional
+        Hop of the frames, samples. Default: ``fs.time_base.hop_length``, or 512.
 
     Returns
     -------
     FrameSet
         One row per window, ``X`` of shape ``(n_windows, 2 * dim)`` float32
-        (``[means, variances]``), same tracks; see :func:`aggregate`.
+        (``[means, variances]``), same tracks; see :func:`aggregate`. Its time base has
+        kind ``"windows"`` and the window length and hop, so that
+        ``result.track_times(i)`` gives the start of every window of track ``i``.
+
+    Raises
+    ------
+    ValueError
+        If ``sr`` or ``hop_length`` contradict ``fs.time_base``, or ``fs`` holds windows
+        already.
     """
-    window = window_frames(window_seconds, sr, hop_length)
-    hop = window_frames(hop_seconds, sr, hop_length)
+    tb = fs.time_base
+    if tb is not None:
+        if tb.is_windows:
+            raise ValueError("this FrameSet holds aggregated windows already; aggregate its frames instead")
+        for name, given in (("sr", sr), ("hop_length", hop_length)):
+            if given is not None and given != getattr(tb, name):
+                raise ValueError(f"{name}={given} contradicts the frames' time base ({name}={getattr(tb, name)})")
+    else:
+        tb = TimeBase(_DEFAULT_SR if sr is None else sr, _DEFAULT_HOP if hop_length is None else hop_length,
+                      "frames")
+    window = window_frames(window_seconds, tb.sr, tb.hop_length)
+    hop = window_frames(hop_seconds, tb.sr, tb.hop_length)
     Xa, offsets_a = aggregate(fs.X, fs.offsets, window=window, hop=hop)
-    return FrameSet(Xa, offsets_a, fs.tracks)
+    return FrameSet(Xa, offsets_a, fs.tracks, tb.windows(window_seconds, hop_seconds))

@@ -16,9 +16,9 @@ Layout of ``cache_dir`` (one folder per cache key, published by an atomic rename
     .frames-<key>.tmp-<pid>/   a folder being built (removed on error; ignored when left
                                behind by a killed process, and cleaned once that pid is gone)
 
-The key is the sha256 of the frame settings, ``max_seconds``, a format version and, per
-track, its id, absolute path, file size and modification time (ns): changing any of these
-gives a new key, hence a miss. Labels are not part of the key: the returned tracks are the
+The key is the sha256 of the frame settings (all but ``max_seconds``), ``max_seconds``, a
+format version and, per track, its id, absolute path, file size and modification time (ns):
+changing any of these gives a new key, hence a miss. Labels are not part of the key: the returned tracks are the
 caller's, so relabelling reuses the cached frames.
 """
 
@@ -39,7 +39,8 @@ import numpy as np
 from mirlearn.datasets.tracks import TrackTable
 from mirlearn.errors import AudioError, DatasetError
 from mirlearn.features.frameset import FrameSet
-from mirlearn.features.spectral import FrameSettings, frame_count, frames
+from mirlearn.features.representations import frames
+from mirlearn.features.settings import FrameSettings, frame_count
 
 #: Bumped whenever the layout or the content of a cache folder changes; part of the key.
 FORMAT_VERSION = 1
@@ -54,10 +55,38 @@ _IN_FLIGHT_PER_JOB = 4
 _Result = tuple["np.ndarray | None", "str | None"]
 
 
+class _Unset:
+    """Marks an argument left out (``None`` is a meaningful ``max_seconds``)."""
+
+    def __repr__(self) -> str:
+        return "<from settings>"
+
+
+_UNSET = _Unset()
+
+
+def _resolve(settings: FrameSettings, max_seconds: "float | None | _Unset") -> FrameSettings:
+    """``settings`` with ``max_seconds`` replaced when the argument was given."""
+    if isinstance(max_seconds, _Unset):
+        return settings
+    if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
+        raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
+    return settings.replace(max_seconds=max_seconds)
+
+
+def _framing(settings: FrameSettings) -> dict:
+    """The settings as hashed into cache keys: all but ``max_seconds``, which the key holds
+    on its own (so keys, hence caches, are those of the time before it was a setting)."""
+    d = settings.to_dict()
+    d.pop("max_seconds")
+    return d
+
+
 # --------------------------------------------------------------------------- public API
 
 
-def cache_key(tracks: TrackTable, settings: FrameSettings, max_seconds: float | None = None) -> str:
+def cache_key(tracks: TrackTable, settings: FrameSettings,
+              max_seconds: "float | None | _Unset" = _UNSET) -> str:
     """The hex sha256 that names the cache of these tracks and settings.
 
     Parameters
@@ -65,8 +94,8 @@ def cache_key(tracks: TrackTable, settings: FrameSettings, max_seconds: float | 
     tracks : TrackTable
         The tracks; their order matters (it is the order of the frames).
     settings : FrameSettings
-    max_seconds : float or None
-        Truncation of every track, in seconds.
+    max_seconds : float or None, optional
+        Truncation of every track, in seconds; overrides ``settings.max_seconds`` when given.
 
     Returns
     -------
@@ -82,10 +111,11 @@ def cache_key(tracks: TrackTable, settings: FrameSettings, max_seconds: float | 
         except OSError:  # a missing file is a bad file; it still gets a distinct key
             size = mtime = None
         entries.append([t.track_id, path, size, mtime])
+    settings = _resolve(settings, max_seconds)
     payload = {
         "format": FORMAT_VERSION,
-        "settings": settings.to_dict(),
-        "max_seconds": None if max_seconds is None else float(max_seconds),
+        "settings": _framing(settings),
+        "max_seconds": settings.max_seconds,
         "tracks": entries,
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -100,7 +130,7 @@ def extract_frames(
     n_jobs: int = 2,
     skip_bad: bool = False,
     progress: bool = True,
-    max_seconds: float | None = None,
+    max_seconds: "float | None | _Unset" = _UNSET,
 ) -> FrameSet:
     """Frames of every track, computed once and then read from a memory-mapped cache.
 
@@ -109,7 +139,8 @@ def extract_frames(
     tracks : TrackTable
         The tracks to frame, in the order their frames will have.
     settings : FrameSettings
-        Decoding rate and framing (``settings.sr``, ``n_fft``, ``hop_length``, ...).
+        Decoding rate, framing and kind (``settings.sr``, ``n_fft``, ``hop_length``,
+        ``kind``, ``max_seconds``, ...).
     cache_dir : str or path-like
         Folder holding the caches (created when missing); several caches may share it.
     n_jobs : int
@@ -120,16 +151,17 @@ def extract_frames(
         ``True``: unusable files are listed in a warning and left out of the result.
     progress : bool
         Show a progress bar (tqdm) while decoding.
-    max_seconds : float or None
+    max_seconds : float or None, optional
         Keep only the first ``max_seconds`` seconds of every track (the ISMIR 2004 protocol
-        uses 30 s); ``None`` keeps all.
+        uses 30 s); ``None`` keeps all. Overrides ``settings.max_seconds`` when given.
 
     Returns
     -------
     FrameSet
         ``X`` : read-only ``np.memmap`` [shape=(n_frames, settings.dim)], float32;
         ``offsets`` : int64 [shape=(n_tracks + 1,)]; ``tracks`` : the usable tracks of
-        ``tracks`` (all of them unless ``skip_bad``), in their order.
+        ``tracks`` (all of them unless ``skip_bad``), in their order; ``time_base`` :
+        ``settings.time_base`` (rate, hop, kind, frame length, centring).
 
     Raises
     ------
@@ -154,8 +186,8 @@ def extract_frames(
     """
     if len(tracks) == 0:
         raise DatasetError("no tracks to extract frames from")
-    if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
-        raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
+    settings = _resolve(settings, max_seconds)
+    max_seconds = settings.max_seconds
     n_jobs = _n_jobs(n_jobs)
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +199,7 @@ def extract_frames(
     if meta is not None:
         bad = meta["bad"]
         if not bad or not _any_recovered(bad, settings, max_seconds):
-            return _open_cache(final, meta, tracks, skip_bad)
+            return _open_cache(final, meta, tracks, skip_bad, settings)
         # A file listed as bad now decodes (e.g. its permissions were fixed, which changes
         # neither size nor mtime): rebuild below, replacing the stale folder.
 
@@ -183,7 +215,7 @@ def extract_frames(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     meta = _read_meta(final, key) or meta  # another process may have published first
-    return _open_cache(final, meta, tracks, skip_bad)
+    return _open_cache(final, meta, tracks, skip_bad, settings)
 
 
 def clear_cache(cache_dir: str | os.PathLike[str]) -> int:
@@ -325,7 +357,7 @@ def _build(
         "key": key,
         "shape": [int(offsets[-1]), dim],
         "dtype": "<f4",
-        "settings": settings.to_dict(),
+        "settings": _framing(settings),
         "max_seconds": max_seconds,
         "n_tracks": len(good),
         "n_bad": len(bad),
@@ -430,7 +462,8 @@ def _any_recovered(bad: list[dict], settings: FrameSettings, max_seconds: float 
                for b in bad)
 
 
-def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool) -> FrameSet:
+def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool,
+                settings: FrameSettings) -> FrameSet:
     """FrameSet over the cache folder ``final``; raise or warn about its bad files."""
     bad = meta["bad"]
     if bad:
@@ -444,7 +477,7 @@ def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool) -> 
         raise DatasetError(f"frame cache {final} is inconsistent (offsets do not match its "
                            "tracks); remove it with clear_cache() and run again")
     X = np.memmap(final / "X.f32", dtype=np.dtype(meta["dtype"]), mode="r", shape=(n, dim))
-    return FrameSet(X, offsets, good)
+    return FrameSet(X, offsets, good, settings.time_base)
 
 
 def _bad_message(bad: list[dict], n_tracks: int, *, skipped: bool, none_left: bool = False) -> str:

@@ -1,4 +1,4 @@
-"""The frame matrix that carries frames (or features) between pipeline stages."""
+"""The frame matrix that carries frames (or features) between pipeline stages, with its time base."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from mirlearn.datasets.tracks import TrackTable
+from mirlearn.features.timebase import Anchor, TimeBase
 
 
 @dataclass
@@ -23,13 +24,21 @@ class FrameSet:
         The frames of track ``i`` are ``X[offsets[i]:offsets[i + 1]]``.
     tracks : TrackTable
         The tracks, in the order of their frames.
+    time_base : TimeBase or None
+        Sample rate, hop and kind of the rows (and window size for aggregated rows), so
+        that every row has a time in its track (:meth:`track_times`). Everything in
+        :mod:`mirlearn.features` sets it; ``None`` (unknown) is allowed for matrices made
+        elsewhere. Every FrameSet made from this one carries it.
     """
 
     X: np.ndarray
     offsets: np.ndarray
     tracks: TrackTable
+    time_base: TimeBase | None = None
 
     def __post_init__(self) -> None:
+        if self.time_base is not None and not isinstance(self.time_base, TimeBase):
+            raise TypeError(f"time_base must be a TimeBase or None, got {type(self.time_base).__name__}")
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
         if self.offsets.shape != (len(self.tracks) + 1,):
             raise ValueError(f"offsets has shape {self.offsets.shape}, expected ({len(self.tracks) + 1},)")
@@ -61,6 +70,49 @@ class FrameSet:
         """Class index of every frame, shape ``(n_frames,)``, int64."""
         return np.repeat(self.tracks.y, self.lengths)
 
+    def track_times(self, i: int, anchor: Anchor = "start") -> np.ndarray:
+        """Time of every row of track ``i`` in seconds from the track's start.
+
+        Parameters
+        ----------
+        i : int
+            Track row.
+        anchor : {"start", "center", "end"}
+            See :meth:`TimeBase.times`.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_rows_i,)], float64, seconds
+
+        Raises
+        ------
+        ValueError
+            If this FrameSet has no time base.
+        """
+        if self.time_base is None:
+            raise ValueError("this FrameSet has no time base; its rows have no known times")
+        return self.time_base.times(int(self.lengths[i]), anchor)
+
+    def with_rows(self, X: np.ndarray, *, kind: str | None = None) -> "FrameSet":
+        """A FrameSet of new rows for the same frames: same tracks, offsets and time base.
+
+        For matrices computed row by row from this one (learned activations, a column
+        slice, a PMSC transform).
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(n_frames, dim2)]
+            One row per row of this FrameSet.
+        kind : str, optional
+            New kind of the time base (``"features"`` for activations); ``None`` keeps it.
+        """
+        if len(X) != len(self.X):
+            raise ValueError(f"X has {len(X)} rows, this FrameSet {len(self.X)}")
+        tb = self.time_base
+        if tb is not None and kind is not None:
+            tb = tb.replace(kind=kind)
+        return FrameSet(X, self.offsets, self.tracks, tb)
+
     def frame_rows(self, track_ids: Sequence[str]) -> np.ndarray:
         """Row indices into ``X`` of all frames of the given tracks, in their order, int64."""
         pos = [self.tracks.position(t) for t in track_ids]
@@ -89,7 +141,7 @@ class FrameSet:
         if not copy and out is None and pos and pos == list(range(pos[0], pos[0] + len(pos))):
             start, stop = int(self.offsets[pos[0]]), int(self.offsets[pos[-1] + 1])
             return FrameSet(self.X[start:stop], self.offsets[pos[0]:pos[-1] + 2] - start,
-                            self.tracks.subset(track_ids))
+                            self.tracks.subset(track_ids), self.time_base)
         lengths = np.array([self.offsets[p + 1] - self.offsets[p] for p in pos], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         shape = (int(offsets[-1]), self.dim)
@@ -103,4 +155,4 @@ class FrameSet:
             X.flush()
             del X
             X = np.load(os.fspath(out), mmap_mode="r")
-        return FrameSet(X, offsets, self.tracks.subset(track_ids))
+        return FrameSet(X, offsets, self.tracks.subset(track_ids), self.time_base)

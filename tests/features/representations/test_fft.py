@@ -1,13 +1,14 @@
-"""Tests of mirlearn.features.spectral: |FFT| frames equal librosa's, frame counts, settings."""
+"""Tests of mirlearn.features.representations.fft: |FFT| frames equal librosa's; the registry."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 
-from mirlearn.features.spectral import FrameSettings, frame_count, frames, magnitude_frames
+from mirlearn.features import representations
+from mirlearn.features.representations import frames
+from mirlearn.features.representations.fft import magnitude_frames
+from mirlearn.features.settings import FrameSettings, frame_count
 
 librosa = pytest.importorskip("librosa")
 
@@ -45,18 +46,6 @@ def test_frame_positions_without_centring(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(got[2], np.abs(np.fft.rfft(w * y[1024:2048])), rtol=1e-4, atol=1e-3)
 
 
-def test_frame_count() -> None:
-    s = FrameSettings()
-    assert frame_count(1023, s) == 0
-    assert frame_count(1024, s) == 1
-    assert frame_count(1535, s) == 1
-    assert frame_count(1536, s) == 2
-    assert frame_count(661794, s) == 1291  # a GTZAN clip
-    c = FrameSettings(center=True)
-    assert frame_count(0, c) == 1
-    assert frame_count(661794, c) == 1 + 661794 // 512
-
-
 def test_short_signal_raises() -> None:
     with pytest.raises(ValueError, match=r"shorter than one frame \(1000 samples < 1024\)"):
         magnitude_frames(np.zeros(1000, np.float32))
@@ -75,28 +64,47 @@ def test_float64_input_and_window_array(y: np.ndarray) -> None:
     np.testing.assert_allclose(magnitude_frames(y, window=w), ref, rtol=1e-4, atol=1e-5)
 
 
-def test_settings_dict_and_dispatch(y: np.ndarray) -> None:
+def test_fft_kind_dispatch(y: np.ndarray) -> None:
     s = FrameSettings()
-    d = s.to_dict()
-    assert d == {"sr": 22050, "n_fft": 1024, "hop_length": 512, "window": "hann",
-                 "center": False, "kind": "fft"}
-    assert FrameSettings.from_dict(json.loads(json.dumps(d))) == s
     assert s.dim == 513
     np.testing.assert_array_equal(frames(y, s), magnitude_frames(y))
+    c = FrameSettings(n_fft=512, hop_length=100, center=True, window="hamming")
+    np.testing.assert_array_equal(frames(y, c), magnitude_frames(y, n_fft=512, hop_length=100, center=True,
+                                                                 window="hamming"))
+
+
+def test_registry_lists_the_built_in_kinds_and_refuses_unknown_ones() -> None:
+    assert {"fft", "logmel", "mfcc"} <= set(representations.kinds())
+    assert representations.kind("fft").dim(FrameSettings(n_fft=256, hop_length=128)) == 129
+    assert set(representations.describe_kinds()) == set(representations.kinds())
+    with pytest.raises(ValueError, match="unknown frame kind 'cqt'; known: fft"):
+        representations.kind("cqt")
+    with pytest.raises(ValueError, match="registered already"):
+        representations.register_kind("fft", lambda y, s: y, lambda s: 1)
+    with pytest.raises(ValueError, match="lower-case identifier"):
+        representations.register_kind("Bad Name", lambda y, s: y, lambda s: 1)
+
+
+def test_a_new_kind_is_one_registration(y: np.ndarray) -> None:
+    # What a CQT module would do: register, and settings, dim and frames know the kind.
+    def loud(y: np.ndarray, s: FrameSettings) -> np.ndarray:
+        return magnitude_frames(y, n_fft=s.n_fft, hop_length=s.hop_length).max(axis=1, keepdims=True)
+
     with pytest.raises(ValueError, match="unknown frame kind"):
-        FrameSettings(kind="cqt")
-    with pytest.raises(ValueError, match="hop_length"):
-        FrameSettings(hop_length=0)
+        FrameSettings(kind="loudest")
+    representations.register_kind("loudest", loud, lambda s: 1, description="largest |FFT| bin")
+    try:
+        s = FrameSettings(kind="loudest")
+        assert s.dim == 1 and s.time_base.kind == "loudest"
+        np.testing.assert_array_equal(frames(y, s), magnitude_frames(y).max(axis=1, keepdims=True))
+    finally:
+        representations.unregister_kind("loudest")
+    assert "loudest" not in representations.kinds()
 
 
-def test_baseline_kinds_dispatch_to_the_baselines(rng):
-    from mirlearn.features.baselines import logmel_frames, mfcc_frames
-    from mirlearn.features.spectral import FrameSettings, frames, magnitude_frames
+def test_spectral_still_exports_the_old_names() -> None:
+    from mirlearn.features import spectral
 
-    y = rng.normal(size=22050 * 2).astype(np.float32)
-    n = len(magnitude_frames(y))
-    for kind, ref in (("mfcc", mfcc_frames), ("logmel", logmel_frames)):
-        s = FrameSettings(kind=kind)
-        F = frames(y, s)
-        assert F.shape == (n, s.dim) and F.dtype == np.float32
-        np.testing.assert_array_equal(F, ref(y, sr=22050, n_fft=1024, hop_length=512, center=False))
+    assert spectral.FrameSettings is FrameSettings and spectral.frames is frames
+    assert spectral.magnitude_frames is magnitude_frames and spectral.frame_count is frame_count
+    assert set(spectral.KINDS) >= {"fft", "mfcc", "logmel"}
