@@ -3,9 +3,18 @@
 Layout of a run directory::
 
     <out>/
-      config.toml        the resolved configuration
-      environment.json   package versions, Python, platform, git commit, command line
+      config.toml        the resolved configuration of the run's first invocation
+      environment.json   package versions, Python, platform, git commit, command line (first invocation)
+      invocations/       one <UTC time>-<pid>.json per invocation that started work: its
+                         environment, command line and configuration (TOML text)
       ...                stage outputs (model/, metrics.json, predictions, logs)
+
+Provenance is written only when work starts (the command line checks every argument first),
+and it is never overwritten: ``config.toml`` and ``environment.json`` describe the results
+the folder was made for, and a later invocation (a resume, another split, other settings)
+adds its own file under ``invocations/``. When a later invocation's configuration differs
+from ``config.toml``, :func:`record_run` says so and the file under ``invocations/`` is the
+record of the settings of that invocation's results.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,21 +75,77 @@ def environment() -> dict[str, Any]:
     }
 
 
+def run_dir_path(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
+    """The run directory, not yet created: ``out`` if given, else ``runs/<time>-<name>``."""
+    if out is not None:
+        return Path(out)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{stamp}-{name}"
+
+
 def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
     """Create and return the run directory: ``out`` if given, else ``runs/<time>-<name>``."""
-    if out is not None:
-        path = Path(out)
-    else:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = Path(root) / f"{stamp}-{name}"
+    path = run_dir_path(out, name, root)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def record_run(run_dir: Path, config_toml: str, extra: dict[str, Any] | None = None) -> None:
-    """Write ``config.toml`` and ``environment.json`` into ``run_dir``."""
-    atomic_write_text(run_dir / "config.toml", config_toml)
+PROVENANCE_FILES = ("config.toml", "environment.json", "invocations")
+"""What :func:`record_run` writes; a folder holding any of these is a run folder."""
+
+RESULT_FILES = ("results.json", "run.json", "metrics.json", "splits.json")
+"""Result files of the commands that make runs (``run``, ``reproduce``, ``train``)."""
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a folder written by a mirlearn run (provenance or results in it)."""
+    p = Path(path)
+    return p.is_dir() and any((p / name).exists() for name in PROVENANCE_FILES + RESULT_FILES)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record_run` wrote.
+
+    Attributes
+    ----------
+    invocation : the file under ``invocations/`` of this invocation
+    config_differs : ``config.toml`` existed with other settings and was kept
+    """
+
+    invocation: Path
+    config_differs: bool
+
+
+def record_run(run_dir: Path, config_toml: str, extra: dict[str, Any] | None = None) -> Recorded:
+    """Record this invocation's provenance in ``run_dir``; never overwrite earlier provenance.
+
+    Writes ``invocations/<UTC time>-<pid>.json`` (environment, ``extra``, the configuration as
+    TOML text), and ``config.toml`` / ``environment.json`` when they are absent.
+
+    Parameters
+    ----------
+    run_dir : an existing run folder
+    config_toml : the resolved configuration (:func:`mirlearn.config.dump_toml`)
+    extra : more keys for the environment record (data path, dataset kind, profile ...)
+
+    Returns
+    -------
+    Recorded
+    """
     env = environment()
     if extra:
         env.update(extra)
-    atomic_write_json(run_dir / "environment.json", env)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    invocation = run_dir / "invocations" / f"{stamp}-{os.getpid()}.json"
+    invocation.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(invocation, {**env, "config_toml": config_toml})
+    cfg_path = run_dir / "config.toml"
+    differs = False
+    if cfg_path.is_file():
+        differs = cfg_path.read_text(encoding="utf-8") != config_toml
+    else:
+        atomic_write_text(cfg_path, config_toml)
+    if not (run_dir / "environment.json").is_file():
+        atomic_write_json(run_dir / "environment.json", env)
+    return Recorded(invocation, differs)

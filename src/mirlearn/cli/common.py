@@ -1,0 +1,152 @@
+"""Steps that several commands share, in the order every command takes them.
+
+parse → :mod:`~mirlearn.cli.checks` (types, ranges, paths) → :func:`load_run_config` →
+:func:`load_tracks` and :func:`source_splits` (cheap: no decoding) → ``--split`` checked
+against the splits → only then :func:`extract`, :func:`start_run` (folder + provenance) and
+the work itself. Heavy libraries are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from mirlearn.cli import checks
+from mirlearn.cli.options import data_home
+from mirlearn.errors import MirlearnError
+
+
+def overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as a nested dict (values in TOML syntax; a bare word is a string)."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise MirlearnError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value  # a bare word is a string
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise MirlearnError(f"--set {item}: {part} is both a value and a section")
+        node[parts[-1]] = parsed
+    return out
+
+
+def load_run_config(args: argparse.Namespace):
+    """The validated configuration of ``--config`` / ``--optimizer`` / ``--set``.
+
+    Raises :class:`~mirlearn.errors.ConfigError` (one line) for unknown keys and bad values.
+    """
+    from mirlearn.config import load_config
+
+    over = overrides(args.set)
+    name = args.config
+    optimizer = getattr(args, "optimizer", None)
+    if name is None:
+        name = "sigtia2014-sigmoid-hf-500" if optimizer == "hf" else args.config_default
+    if optimizer:
+        over.setdefault("training", {})["optimizer"] = optimizer
+    return load_config(name, over).validate()
+
+
+def load_tracks(data: str | Path, kind: str):
+    """The track table (and a manifest's stored split) of ``--data``; reads no audio."""
+    from mirlearn.datasets import load_dataset
+
+    return load_dataset(data, kind)
+
+
+def source_splits(splits_arg: str | None, cfg, tracks, stored) -> list:
+    """The splits before framing: ``--splits``, else the stored split, else the config's random splits.
+
+    Each split is restricted to ``tracks`` and checked.
+    """
+    from mirlearn.datasets.splits import load_split_dir, load_splits, make_splits
+
+    if splits_arg:
+        p = Path(splits_arg)
+        if not p.exists():
+            raise MirlearnError(f"--splits {p}: split file not found")
+        splits = [load_split_dir(p)] if p.is_dir() else load_splits(p)
+    elif stored is not None:
+        splits = [stored]
+    else:
+        splits = make_splits(tracks, n_splits=cfg.splits.n_splits, fractions=tuple(cfg.splits.fractions),
+                             seed=cfg.splits.seed)
+    return splits
+
+
+def checked_splits(splits_arg: str | None, cfg, tracks, stored, *, warn: bool = True) -> list:
+    """:func:`source_splits` restricted to ``tracks`` and checked against them."""
+    splits = [s.restrict(tracks, warn=warn) for s in source_splits(splits_arg, cfg, tracks, stored)]
+    for s in splits:
+        s.check(tracks)
+    return splits
+
+
+def frame_cache(args: argparse.Namespace) -> Path:
+    """``--cache``, or the default cache folder."""
+    return Path(args.cache) if args.cache else data_home() / "frames"
+
+
+def extract(args: argparse.Namespace, cfg, tracks):
+    """Frames of every track (from the cache when there): ``(FrameSet, FrameSettings, seconds)``."""
+    from mirlearn.features.cache import extract_frames
+    from mirlearn.features.spectral import FrameSettings
+
+    settings = FrameSettings(sr=cfg.frames.sr, n_fft=cfg.frames.n_fft, hop_length=cfg.frames.hop_length,
+                             center=cfg.frames.center)
+    cache = frame_cache(args)
+    t0 = time.perf_counter()
+    fs = extract_frames(tracks, settings, cache_dir=cache, n_jobs=args.jobs, skip_bad=args.skip_bad,
+                        progress=not getattr(args, "no_progress", False), max_seconds=cfg.frames.max_seconds)
+    dt = time.perf_counter() - t0
+    print(f"frames: {len(fs.X):,} × {fs.dim} from {fs.n_tracks} tracks in {dt:.1f} s (cache {cache})")
+    return fs, settings, dt
+
+
+def start_run(run_dir: Path, config_toml: str, extra: dict[str, Any]) -> Path:
+    """Create the run folder and record this invocation's provenance (work starts now)."""
+    from mirlearn.runs import record_run
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rec = record_run(run_dir, config_toml, extra)
+    print(f"run directory: {run_dir}")
+    if rec.config_differs:
+        print(f"note: {run_dir / 'config.toml'} holds the settings of an earlier invocation; this "
+              f"invocation's are in {rec.invocation}")
+    return run_dir
+
+
+def check_common(args: argparse.Namespace, *, cpu_only: str | None = None, data_exists: bool = True,
+                 dataset_kind: bool = True) -> None:
+    """The checks of the options most commands share (those present in ``args``).
+
+    Parameters
+    ----------
+    cpu_only : the command's name when it runs its net on the CPU only (see
+        :func:`~mirlearn.cli.checks.check_device`)
+    data_exists : ``--data`` is an input that must exist (``demo`` writes it instead)
+    dataset_kind : check ``--dataset`` (``reproduce`` reads its deprecated path form itself)
+    """
+    if hasattr(args, "jobs"):
+        checks.check_jobs(args.jobs)
+    if hasattr(args, "device"):
+        checks.check_device(args.device, cpu_only=cpu_only)
+    if dataset_kind and getattr(args, "dataset", None) is not None:
+        checks.check_dataset_kind(args.dataset)
+    if data_exists and getattr(args, "data", None):
+        checks.check_exists(args.data, "--data", what="dataset")
+    if getattr(args, "splits", None):
+        checks.check_exists(args.splits, "--splits", what="split file")
+    if getattr(args, "cache", None):
+        checks.check_out_dir(args.cache, "--cache")

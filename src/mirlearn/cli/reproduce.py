@@ -1,0 +1,189 @@
+"""Commands of the paper reproduction: ``reproduce`` and ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from mirlearn.cli import checks, options
+from mirlearn.cli.common import check_common, checked_splits, frame_cache, overrides, start_run
+from mirlearn.errors import MirlearnError
+
+SYNTHETIC_GRID = {"n_classes": 4, "clips_per_class": 12, "seconds": 6.0, "seed": 0}
+"""The generated set of ``reproduce sigtia2014 --dataset synthetic`` (in ``data_home()/synthetic-grid``)."""
+
+
+def reproduce_data(args: argparse.Namespace) -> tuple[str, str, str, bool]:
+    """Where the grid's data is: ``(path, layout kind, dataset name, generated)``.
+
+    ``--gtzan DIR`` is ``--data DIR --dataset gtzan``; ``--dataset synthetic`` without
+    ``--data`` is the generated synthetic set; the deprecated ``--dataset PATH`` is
+    ``--data PATH`` (with a note on stderr).
+    """
+    if args.dataset not in options.DATASET_KINDS:
+        if args.data is not None:
+            checks.fail(f"--dataset {args.dataset}: not a layout ({', '.join(options.DATASET_KINDS)}); "
+                        "the data is --data PATH")
+        print("mirlearn: note: --dataset PATH is deprecated; use --data PATH", file=sys.stderr)
+        args.data, args.dataset = args.dataset, "auto"
+    if args.gtzan is not None:
+        if args.data is not None:
+            checks.fail("give the data once: --gtzan DIR or --data PATH")
+        if args.dataset not in ("auto", "gtzan"):
+            checks.fail(f"--gtzan with --dataset {args.dataset}: --gtzan DIR is GTZAN (or use --data PATH "
+                        f"--dataset {args.dataset})")
+        checks.check_exists(args.gtzan, "--gtzan", what="GTZAN folder")
+        return args.gtzan, "gtzan", "gtzan", False
+    if args.data is not None:
+        checks.check_exists(args.data, "--data", what="dataset")
+        return args.data, args.dataset, Path(args.data).name, False
+    if args.dataset == "synthetic":
+        return str(options.data_home() / "synthetic-grid"), "folder", "synthetic", True
+    raise MirlearnError("give the data: --gtzan DIR, --data PATH [--dataset KIND], or --dataset synthetic "
+                        "(the generated synthetic set)")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Reproduce Sigtia & Dixon (2014): Tables 1 and 2 with baselines, as one resumable grid."""
+    from mirlearn.config import dump_toml, load_config
+    from mirlearn.datasets import load_dataset
+    from mirlearn.experiments import sigtia2014 as grid
+
+    data, kind, name, generated = reproduce_data(args)
+    check_common(args, dataset_kind=False)
+    if args.ismir2004:
+        checks.check_exists(args.ismir2004, "--ismir2004", what="ISMIR 2004 folder")
+    known = [n.key for n in grid.NETS]
+    for key in args.nets or []:
+        if key not in known:
+            checks.fail(f"--nets {key}: no such net; the nets are {', '.join(known)}")
+    run_dir = Path(args.out) if args.out else Path("runs") / f"sigtia2014-{name}-{args.profile}"
+    checks.check_out_dir(run_dir, "--out" if args.out else "run directory", run_folder=True)
+    user = overrides(args.set)
+    base = load_config("sigtia2014-relu-dropout-500", user).validate()
+    nets = [n for n in grid.NETS if not args.nets or n.key in args.nets]
+    for net in nets:  # every net's config with the profile and --set, checked before any work
+        grid.net_config(net, args.profile, user).validate()
+    if not args.no_baselines:
+        grid.baseline_config(args.profile, user).validate()
+
+    if generated:
+        from mirlearn.datasets.synthetic import make_synthetic
+
+        make_synthetic(data, **SYNTHETIC_GRID)
+    tracks, stored = load_dataset(data, kind)
+    checked_splits(args.splits, base, tracks, stored, warn=False)
+    itracks = None
+    if args.ismir2004:
+        from mirlearn.datasets.ismir2004 import load_ismir2004
+
+        itracks = load_ismir2004(args.ismir2004, part=("training", "development"))
+    cache = frame_cache(args)
+
+    def frames_of(table, kind="fft", max_seconds=None):
+        from mirlearn.features.cache import extract_frames
+
+        return extract_frames(table, grid._frame_settings(base, kind), cache_dir=cache, n_jobs=args.jobs,
+                              skip_bad=args.skip_bad, progress=not args.no_progress, max_seconds=max_seconds)
+
+    t0 = time.perf_counter()
+    frames = frames_of(tracks)
+    stage_times = {"frames_s": time.perf_counter() - t0}
+    splits = checked_splits(args.splits, base, frames.tracks, stored)
+    inputs = grid.Inputs(name, frames, splits)
+    ismir = None
+    tables = {name: frames.tracks}
+    if itracks is not None:
+        from mirlearn.datasets.ismir2004 import ismir2004_split
+
+        t0 = time.perf_counter()
+        iframes = frames_of(itracks, max_seconds=30.0)  # the paper: the first 30 s of each track
+        stage_times["frames_ismir2004_s"] = time.perf_counter() - t0
+        ismir = grid.Inputs("ismir2004", iframes, [ismir2004_split(iframes.tracks).restrict(iframes.tracks)])
+        tables["ismir2004"] = iframes.tracks
+    baselines = [] if args.no_baselines else ["mfcc", "pmsc"]
+    plan = grid.plan_grid(inputs, profile=args.profile, nets=nets, user=user, ismir=ismir, baselines=baselines)
+    print(f"plan ({args.profile} profile, {len(splits)} split(s)):")
+    print(grid.format_plan(plan))
+    for r in grid.PROFILES[args.profile]:
+        print(f"  reduction: {r.describe()}")
+    if args.dry_run:
+        return 0
+
+    def frame_source(dataset: str, kind: str):
+        return frames_of(tables[dataset], kind, max_seconds=30.0 if dataset == "ismir2004" else None)
+
+    from mirlearn.datasets.splits import save_splits
+    from mirlearn.io import atomic_write_json
+
+    start_run(run_dir, dump_toml(base), {"profile": args.profile, "data": str(Path(data).resolve()),
+                                         "dataset": kind})
+    save_splits(splits, run_dir / "splits.json")
+    run = grid.reproduce(inputs=inputs, out=run_dir, profile=args.profile, nets=nets, user=user, ismir=ismir,
+                         baselines=baselines, frame_source=frame_source, device=args.device,
+                         progress=not args.no_progress)
+    run["timings"].update(stage_times)
+    atomic_write_json(run_dir / "run.json", run)
+    return _write_report(run_dir)
+
+
+def _write_report(run_dir: Path) -> int:
+    from mirlearn.experiments.report import write_report
+
+    md, html = write_report(run_dir)
+    print(f"\n{md.read_text()}" if md.stat().st_size < 20000 else "")
+    print(f"report: {md}  and  {html}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild report.md / report.html of a run from its JSON results alone."""
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise MirlearnError(f"run directory not found: {run_dir}")
+    return _write_report(run_dir)
+
+
+def register(sub: Any) -> None:
+    """Add ``reproduce`` and ``report`` to the subcommands."""
+    rp = options.add_command(sub, "reproduce", help="reproduce Sigtia & Dixon 2014: Tables 1 and 2, baselines, report",
+                             description="Reproduce Sigtia & Dixon (2014): every net of Tables 1 and 2 and the "
+                             "MFCC/PMSC baselines as one resumable grid, then report.md and report.html.",
+                             example="mirlearn reproduce sigtia2014 --gtzan ~/data/gtzan --ismir2004 ~/data/ismir2004 "
+                             "--dry-run\nmirlearn reproduce sigtia2014 --dataset synthetic")
+    rp.add_argument("paper", choices=["sigtia2014"], help="the paper to reproduce: sigtia2014")
+    g = rp.add_argument_group("data")
+    options.add_data(g, required=False, help="dataset folder or CSV manifest for Table 1 (default: none; "  # type: ignore[arg-type]
+                     "give --data, --gtzan or --dataset synthetic)")
+    options.add_dataset(g, help="layout of --data (default: %(default)s); without --data, synthetic means "  # type: ignore[arg-type]
+                        "the generated synthetic set")
+    g.add_argument("--gtzan", metavar="DIR", default=None,
+                   help="your GTZAN copy, the same as --data DIR --dataset gtzan (default: none)")
+    g.add_argument("--ismir2004", metavar="DIR", default=None,
+                   help="your ISMIR 2004 genre copy, for Table 2 (default: no Table 2)")
+    options.add_splits_file(g, help="split file or folder (default: the paper's 4 random "  # type: ignore[arg-type]
+                            "stratified 50/25/25 splits)")
+    options.add_cache(g)  # type: ignore[arg-type]
+    options.add_skip_bad(g)  # type: ignore[arg-type]
+    grid = rp.add_argument_group("grid")
+    grid.add_argument("--profile", choices=["paper", "quick"], default="quick",
+                      help="paper: every setting as published; quick: named reductions (default: %(default)s)")
+    grid.add_argument("--nets", nargs="+", metavar="NET", default=None,
+                      help="only these nets, e.g. relu-dropout-500 (default: all six)")
+    grid.add_argument("--no-baselines", action="store_true", help="skip MFCC and PMSC (default: off)")
+    options.add_set(grid, help="override a config key for every net and baseline (TOML value syntax; "  # type: ignore[arg-type]
+                    "repeatable; default: none)")
+    grid.add_argument("--dry-run", action="store_true",
+                      help="print the plan and a time estimate, write nothing to the run folder (default: off)")
+    options.add_out(rp, help="run folder (default: runs/sigtia2014-<data>-<profile>)")
+    options.add_execution(rp)
+    rp.set_defaults(func=cmd_reproduce)
+
+    rep = options.add_command(sub, "report", help="rebuild a run's report.md / report.html from its JSON results",
+                              description="Rebuild report.md and report.html of a `mirlearn reproduce` run from "
+                              "its JSON results alone.", example="mirlearn report runs/sigtia2014-gtzan-quick")
+    rep.add_argument("run_dir", help="the run folder of `mirlearn reproduce`")
+    rep.set_defaults(func=cmd_report)

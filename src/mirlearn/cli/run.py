@@ -1,0 +1,272 @@
+"""Commands that train and evaluate: ``run``, ``demo``, ``train``, ``evaluate``.
+
+Each command checks every argument, loads and validates the configuration, reads the track
+table and the splits and checks ``--split`` against them before any frame is extracted or
+any folder is made; provenance is written only when the work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mirlearn.cli import checks, options
+from mirlearn.cli.common import (check_common, checked_splits, extract, load_run_config, load_tracks, overrides,
+                                 start_run)
+from mirlearn.errors import MirlearnError
+
+
+# -- run ------------------------------------------------------------------------------------
+def _prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything ``run`` and ``train`` check before work; returns what they need afterwards."""
+    from mirlearn.config import dump_toml
+    from mirlearn.runs import run_dir_path
+
+    check_common(args)
+    tokens = checks.check_split_tokens(_tokens(args.split))
+    if args.out is not None:
+        checks.check_out_dir(args.out, run_folder=True)
+    cfg = load_run_config(args)
+    tracks, stored = load_tracks(args.data, args.dataset)
+    names = [s.name for s in checked_splits(args.splits, cfg, tracks, stored, warn=False)]
+    chosen = checks.resolve_split_tokens(tokens, names)
+    run_dir = run_dir_path(args.out, cfg.name)
+    if args.out is None:
+        checks.check_out_dir(run_dir, "run directory", run_folder=True)
+    return {"cfg": cfg, "tracks": tracks, "stored": stored, "chosen": chosen, "run_dir": run_dir,
+            "config_toml": dump_toml(cfg),
+            "extra": {"data": str(Path(args.data).resolve()), "dataset": args.dataset}}
+
+
+def _tokens(split: Any) -> list[str]:
+    if split is None:
+        return []
+    return [split] if isinstance(split, str) else list(split)
+
+
+def _final_splits(args: argparse.Namespace, prep: dict[str, Any], frames, run_dir: Path) -> list:
+    """The splits of the framed tracks (some may have been skipped), saved as ``splits.json``."""
+    from mirlearn.datasets.splits import save_splits
+
+    splits = checked_splits(args.splits, prep["cfg"], frames.tracks, prep["stored"])
+    save_splits(splits, run_dir / "splits.json")
+    return splits
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Train and evaluate a config on every split; print the table of track accuracies."""
+    from mirlearn.experiments.protocol import format_table, run_protocol
+
+    prep = _prepare(args)
+    cfg = prep["cfg"]
+    frames, _, t_frames = extract(args, cfg, prep["tracks"])
+    run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
+    splits = _final_splits(args, prep, frames, run_dir)
+    if prep["chosen"]:
+        splits = [splits[k] for k in prep["chosen"]]
+    t0 = time.perf_counter()
+    result = run_protocol(cfg, frames, splits, run_dir, device=args.device, progress=not args.no_progress)
+    print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
+          f"forest of {cfg.forest.n_estimators} trees + majority vote:")
+    print(format_table(result["summary"], cfg.features.layers, cfg.features.aggregate))
+    print(f"\nframes {t_frames:.1f} s, networks + forests {time.perf_counter() - t0:.1f} s; "
+          f"results in {run_dir / 'results.json'}")
+    return 0
+
+
+# -- demo -----------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Make the synthetic set (if absent) and run the whole pipeline with the demo config."""
+    from mirlearn.datasets.synthetic import make_synthetic
+
+    root = Path(args.data) if args.data else options.data_home() / "synthetic-demo"
+    _check_synthetic(args)
+    checks.check_out_dir(root, "--data")
+    check_common(args, data_exists=False)
+    if args.out is not None:
+        checks.check_out_dir(args.out, run_folder=True)
+    load_run_config(args)  # a bad --set stops here, before the set is generated
+    t0 = time.perf_counter()
+    make_synthetic(root, n_classes=args.classes, clips_per_class=args.clips, seconds=args.seconds, seed=args.seed)
+    print(f"synthetic dataset: {root} ({args.classes} classes × {args.clips} clips × {args.seconds:g} s, "
+          f"ready in {time.perf_counter() - t0:.1f} s)")
+    args.data, args.dataset, args.splits, args.split = str(root), "folder", None, None
+    return cmd_run(args)
+
+
+def _check_synthetic(args: argparse.Namespace) -> None:
+    checks.check_at_least(args.classes, 2, "--classes")
+    checks.check_at_least(args.clips, 1, "--clips")
+    checks.check_positive(args.seconds, "--seconds", unit=" s")
+
+
+# -- train ----------------------------------------------------------------------------------
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the network of one split, fit the forest for `predict`, save the model."""
+    from mirlearn.classify import evaluate_tracks
+    from mirlearn.experiments.protocol import (cell_features, fit_and_test_parts, make_forest, part_frames,
+                                               split_activations)
+    from mirlearn.io import atomic_write_json
+    from mirlearn.learner import FeatureLearner, FeatureSpec
+    from mirlearn.model import GenreModel
+
+    prep = _prepare(args)
+    cfg = prep["cfg"]
+    frames, settings, _ = extract(args, cfg, prep["tracks"])
+    run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
+    splits = _final_splits(args, prep, frames, run_dir)
+    k = prep["chosen"][0] if prep["chosen"] else 0
+    split = splits[k]
+    model_dir = run_dir / "model"
+    learner = FeatureLearner.from_config(cfg, run_dir=model_dir, device=args.device, progress=not args.no_progress)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="frames-", dir=run_dir) as tmp:
+        # Large parts of a memory-mapped cache stay on disk (see protocol.part_frames).
+        learner.fit(part_frames(frames, split.train, Path(tmp) / "train.npy"),
+                    part_frames(frames, split.valid, Path(tmp) / "valid.npy"))
+    print(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
+    f = cfg.features
+    spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)
+    with tempfile.TemporaryDirectory(prefix="features-", dir=run_dir) as tmp:
+        # As run_split: frames and activations stay on disk when large, the forest's parts are views.
+        all_layers = split_activations(learner, frames, split, Path(tmp) / "features-all.f32")
+        fit, test = fit_and_test_parts(cell_features(all_layers, learner.widths_, spec, cfg), split)
+        forest = make_forest(cfg).fit(fit)
+        m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
+        del all_layers, fit, test  # release the memory maps before the folder goes
+    info = {"config": cfg.name, "data": str(Path(args.data).resolve()), "dataset": args.dataset,
+            "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k, "split": split.name,
+            "test_track_accuracy": m.accuracy, "max_seconds": cfg.frames.max_seconds}
+    GenreModel(learner, forest, spec, settings, info).save(model_dir)
+    atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": spec.name, "metrics": m.to_dict()})
+    print(f"test track accuracy ({spec.name}): {m.accuracy:.1%} on {len(split.test)} tracks")
+    print(f"model saved: {model_dir}   (use: mirlearn predict {model_dir} AUDIO...)")
+    return 0
+
+
+# -- evaluate -------------------------------------------------------------------------------
+def check_model_dir(path: str) -> Path:
+    """A model folder written by ``mirlearn train`` (holding ``model.json``)."""
+    p = checks.check_exists(path, "MODEL", what="model folder")
+    if not (p / "model.json").is_file():
+        raise MirlearnError(f"{p}: not a mirlearn model folder (no model.json); `mirlearn train` writes "
+                            "one into its run directory under model/")
+    return p
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a trained model's features on its split's test part: every layer × aggregation."""
+    from mirlearn.config import load_config
+    from mirlearn.datasets.splits import load_splits
+    from mirlearn.experiments.protocol import cells_of, format_table, run_split, summarize
+    from mirlearn.model import GenreModel
+
+    model_dir = check_model_dir(args.model)
+    check_common(args, cpu_only="evaluate")
+    tokens = checks.check_split_tokens(_tokens(args.split))
+    run_root = model_dir.parent
+    out = Path(args.out) if args.out else run_root / "evaluation"
+    checks.check_out_dir(out, "--out" if args.out else "evaluation folder")
+    info = json.loads((model_dir / "model.json").read_text())["info"]
+    cfg = (load_config(run_root / "config.toml", overrides(args.set)) if (run_root / "config.toml").is_file()
+           else load_config(info["config"], overrides(args.set))).validate()
+    args.data = args.data or info["data"]
+    args.dataset = args.dataset if args.data != info["data"] else info.get("dataset", "auto")
+    checks.check_exists(args.data, "--data", what="dataset")
+    tracks, _ = load_tracks(args.data, args.dataset)
+    splits_file = args.splits or info["splits_file"]
+    checks.check_exists(splits_file, "--splits" if args.splits else "the model's split file", what="split file")
+    splits = load_splits(splits_file)
+    k = checks.resolve_split_tokens(tokens, [s.name for s in splits])[0] if tokens else info["split_index"]
+    splits[k].restrict(tracks, warn=False).check(tracks)
+    model = GenreModel.load(model_dir)
+    frames, _, _ = extract(args, cfg, tracks)
+    split = splits[k].restrict(frames.tracks)
+    outcome = run_split(cfg, frames, split, out, learner=model.learner, progress=not args.no_progress)
+    summary = summarize([outcome], cells_of(cfg))
+    print(f"\nTrack accuracy (%) on {split.name} test ({len(split.test)} tracks):")
+    print(format_table(summary, cfg.features.layers, cfg.features.aggregate))
+    print(f"cells in {out / 'cells'}")
+    return 0
+
+
+# -- parsers --------------------------------------------------------------------------------
+def _run_options(p: argparse.ArgumentParser, *, config_default: str) -> None:
+    g = p.add_argument_group("configuration")
+    options.add_config(g, default=config_default)  # type: ignore[arg-type]
+    options.add_optimizer(g)  # type: ignore[arg-type]
+    options.add_set(g)  # type: ignore[arg-type]
+
+
+def _data_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    g = p.add_argument_group("data")
+    options.add_data(g, required=required)  # type: ignore[arg-type]
+    options.add_dataset(g)  # type: ignore[arg-type]
+    options.add_splits_file(g)  # type: ignore[arg-type]
+    options.add_cache(g)  # type: ignore[arg-type]
+    options.add_skip_bad(g)  # type: ignore[arg-type]
+
+
+_RUN_OUT = ("run folder: new, empty, or one made by mirlearn (a resume); default: "
+            "runs/<time>-<config>")
+
+
+def register(sub: Any) -> None:
+    """Add ``demo``, ``run``, ``train`` and ``evaluate`` to the subcommands."""
+    d = options.add_command(sub, "demo", help="make the synthetic set and run the whole pipeline (minutes)",
+                            description="Generate a synthetic set (if absent) and run the whole pipeline on it "
+                            "with the demo config.", example="mirlearn demo --classes 4 --clips 24 --out runs/demo")
+    options.add_data(d, required=False, help="where to write the synthetic set (default: "
+                     "MIRLEARN_HOME/synthetic-demo)")
+    options.add_synthetic(d, classes=4, clips=24, seconds=10.0)
+    options.add_cache(d)
+    _run_options(d, config_default="demo")
+    options.add_out(d, help=_RUN_OUT)
+    options.add_execution(d)
+    d.set_defaults(func=cmd_demo, dataset="folder", splits=None, split=None, skip_bad=False)
+
+    r = options.add_command(sub, "run", help="train + evaluate a config on every split (the paper's protocol)",
+                            description="For every split: train the config's network, then every feature cell "
+                            "(layer × aggregation) → forest → vote; prints mean ± std over the splits.",
+                            example="mirlearn run --data ~/data/gtzan --config sigtia2014-relu-dropout-500 "
+                            "--split 0 1 --out runs/dropout500")
+    _data_options(r)
+    options.add_split(r, many=True)
+    _run_options(r, config_default="sigtia2014-relu-dropout-500")
+    options.add_out(r, help=_RUN_OUT)
+    options.add_execution(r)
+    r.set_defaults(func=cmd_run)
+
+    t = options.add_command(sub, "train", help="train a network (+ forest) on one split; saves a model",
+                            description="Train the network of one split and the forest that `mirlearn predict` "
+                            "uses; saves OUT/model/.",
+                            example="mirlearn train --data ~/data/gtzan --split random-seed0-0 --out runs/model")
+    _data_options(t)
+    options.add_split(t, many=False)
+    _run_options(t, config_default="sigtia2014-relu-dropout-500")
+    options.add_out(t, help=_RUN_OUT)
+    options.add_execution(t)
+    t.set_defaults(func=cmd_train)
+
+    e = options.add_command(sub, "evaluate", help="evaluate a model's features: every layer × aggregation",
+                            description="Evaluate a trained model's features on the test part of a split: "
+                            "every layer × aggregation, each with its own forest.",
+                            example="mirlearn evaluate runs/model/model --set forest.n_estimators=100")
+    e.add_argument("model", help="model folder written by `mirlearn train` (OUT/model)")
+    g = e.add_argument_group("data")
+    options.add_data(g, required=False, help="dataset folder or CSV manifest (default: the "  # type: ignore[arg-type]
+                     "model's training data)")
+    options.add_dataset(g)  # type: ignore[arg-type]
+    options.add_splits_file(g, help="split file or folder (default: the model's split file)")  # type: ignore[arg-type]
+    options.add_cache(g)  # type: ignore[arg-type]
+    options.add_skip_bad(g)  # type: ignore[arg-type]
+    options.add_split(e, many=False, help="which split: a 0-based index or a split id (default: "
+                      "the model's own split)")
+    options.add_set(e)
+    options.add_out(e, help="folder of the evaluation's cells (default: MODEL/../evaluation)")
+    options.add_execution(e)
+    e.set_defaults(func=cmd_evaluate)
