@@ -64,3 +64,69 @@ def test_missing_file_and_unknown_name(tmp_path: Path):
 
 def test_defaults_are_valid():
     assert Config().validate().training.lr == 0.01
+
+
+# -- every bad value fails when the config is loaded, in one line naming key and value -------
+@pytest.mark.parametrize("section, key, value", [
+    ("frames", "hop_length", 0),
+    ("frames", "n_fft", -5),
+    ("frames", "sr", 0),
+    ("frames", "hop_length", 4096),  # longer than the 1024-sample frame: samples skipped
+    ("frames", "max_seconds", -1),
+    ("frames", "max_seconds", 0),
+    ("frames", "kind", "cqt"),
+    ("forest", "min_samples_leaf", 0),
+    ("forest", "max_features", "bogus"),
+    ("forest", "max_features", 0),
+    ("forest", "max_features", 1.5),
+    ("forest", "max_features", 0.0),
+    ("forest", "max_samples", 0),
+    ("forest", "max_samples", 2.0),
+    ("forest", "max_train_frames", 0),
+    ("forest", "n_estimators", 0),
+    ("forest", "n_jobs", 0),
+    ("forest", "seed", -1),
+    ("training", "lr", 0),
+    ("training", "lr", float("nan")),
+    ("training", "batch_size", 0),
+    ("training", "max_epochs", 0),
+    ("training", "patience", -1),
+    ("training", "init_damping", 0),
+    ("training", "max_cg_iters", 0),
+    ("training", "seed", -3),
+    ("network", "dropout", 1.0),
+    ("network", "dropout", -0.1),
+    ("splits", "n_splits", 0),
+    ("splits", "fractions", [0.5, 0.5]),
+    ("splits", "fractions", [1.0, 0.5, -0.5]),
+    ("splits", "seed", -1),
+    ("features", "window_seconds", 0),
+    ("features", "hop_seconds", 0),
+    ("features", "hop_seconds", -2.5),
+    ("features", "layers", []),
+    ("features", "aggregate", []),
+    ("features", "predict_layers", "7"),
+])
+def test_bad_value_is_a_config_error_naming_key_and_value(section: str, key: str, value) -> None:
+    with pytest.raises(ConfigError) as e:
+        load_config("demo", {section: {key: value}})
+    msg = str(e.value)
+    assert f"{section}.{key}=" in msg and repr(value) in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("value", ["sqrt", "log2", 1, 7, 0.25, 1.0])
+def test_valid_max_features(value) -> None:
+    assert load_config("demo", {"forest": {"max_features": value}}).forest.max_features == value
+
+
+def test_frames_section_is_the_frame_settings_type() -> None:
+    from mirlearn.config import FramesConfig
+    from mirlearn.features.settings import FrameSettings
+
+    c = load_config("sigtia2014-relu-dropout-500", {"frames": {"max_seconds": 30, "kind": "logmel"}})
+    assert FramesConfig is FrameSettings and isinstance(c.frames, FrameSettings)
+    assert c.frames == FrameSettings(kind="logmel", max_seconds=30.0)
+    assert c.frames.dim == 128 and c.frames.time_base.hop_length == 512
+    assert c.frames.replace(kind="fft").dim == 513
+    with pytest.raises(ConfigError, match="frames.window"):
+        load_config("demo", {"frames": {"window": 3}})

@@ -1,8 +1,13 @@
 """Typed experiment configuration, read from TOML.
 
-A configuration has one section per pipeline stage. Unknown sections or keys, and values of
-the wrong type, raise :class:`~mirlearn.errors.ConfigError` naming the key — a misspelt key
-never silently falls back to a default. The resolved configuration is saved beside every run.
+A configuration has one section per pipeline stage. Unknown sections or keys, values of the
+wrong type and values out of range raise :class:`~mirlearn.errors.ConfigError` naming the key
+and the value, when the configuration is loaded — before any work — so a misspelt key never
+silently falls back to a default and a bad value never fails after hours of training. The
+resolved configuration is saved beside every run.
+
+The ``[frames]`` section is :class:`mirlearn.features.settings.FrameSettings` itself (the
+type the frame cache and the models use; ``FramesConfig`` is another name for it).
 
 The packaged configurations (``mirlearn/configs/*.toml``) hold the paper's settings; they are
 addressed by name (``sigtia2014-relu-dropout-500``) or a TOML file can be given by path.
@@ -11,6 +16,7 @@ addressed by name (``sigtia2014-relu-dropout-500``) or a TOML file can be given 
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -20,17 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from mirlearn.errors import ConfigError
+from mirlearn.features.settings import FrameSettingError, FrameSettings
 
-
-@dataclass
-class FramesConfig:
-    """Input frames: |FFT| of Hann-windowed frames (see :mod:`mirlearn.features.spectral`)."""
-
-    sr: int = 22050  #: sample rate the audio is resampled to, Hz
-    n_fft: int = 1024  #: frame length, samples
-    hop_length: int = 512  #: hop between frames, samples
-    center: bool = False  #: librosa-style centring (zero padding n_fft // 2 each side)
-    max_seconds: float | None = None  #: use only the first seconds of each track (ISMIR 2004: 30)
+#: The ``[frames]`` section: sr, n_fft, hop_length, window, center, kind, max_seconds (the old
+#: name of :class:`~mirlearn.features.settings.FrameSettings`, kept for old imports).
+FramesConfig = FrameSettings
 
 
 @dataclass
@@ -81,7 +81,9 @@ class ForestConfig:
     """The Random Forest on frame (or window) features, then a majority vote per track."""
 
     n_estimators: int = 500
-    max_features: str | int | float = "sqrt"
+    #: features tried per split: "sqrt", "log2", a number (int >= 1), a share (float in (0, 1]),
+    #: or unset (all)
+    max_features: str | int | float | None = "sqrt"
     min_samples_leaf: int = 1
     #: bootstrap sample per tree: a share of the rows (float in (0, 1]), a number of rows (int,
     #: capped at the rows there are) or None (as many as there are rows)
@@ -107,7 +109,7 @@ class Config:
 
     name: str = "custom"
     description: str = ""
-    frames: FramesConfig = field(default_factory=FramesConfig)
+    frames: FrameSettings = field(default_factory=FrameSettings)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
@@ -118,39 +120,85 @@ class Config:
         return dataclasses.asdict(self)
 
     def validate(self) -> "Config":
-        """Check values that types alone cannot; returns self."""
-        n, t, f = self.network, self.training, self.features
-        _check(n.activation in ("relu", "sigmoid"), "network.activation", "must be 'relu' or 'sigmoid'")
-        _check(len(n.hidden) >= 1 and all(h > 0 for h in n.hidden), "network.hidden", "must be positive widths")
-        _check(0.0 <= n.dropout < 1.0, "network.dropout", "must be in [0, 1)")
-        _check(0.0 <= n.input_dropout < 1.0, "network.input_dropout", "must be in [0, 1)")
-        _check(t.optimizer in ("sgd", "hf"), "training.optimizer", "must be 'sgd' or 'hf'")
-        _check(t.loss in ("softmax", "sigmoid"), "training.loss", "must be 'softmax' or 'sigmoid'")
-        _check(t.lr > 0, "training.lr", "must be > 0")
-        _check(t.batch_size > 0, "training.batch_size", "must be > 0")
-        _check(t.max_epochs > 0, "training.max_epochs", "must be > 0")
-        _check(t.patience >= 0, "training.patience", "must be >= 0")
-        _check(0 < t.curvature_fraction <= 1, "training.curvature_fraction", "must be in (0, 1]")
+        """Check values that types alone cannot; returns self.
+
+        The ``[frames]`` values are checked when :class:`FrameSettings` is made.
+
+        Raises
+        ------
+        ConfigError
+            ``config key <section>.<key>=<value>: <what it must be>``, for the first bad value.
+        """
+        n, t, f, fo, s = self.network, self.training, self.features, self.forest, self.splits
+        _check(n.activation in ("relu", "sigmoid"), "network.activation", n.activation, "must be 'relu' or 'sigmoid'")
+        _check(len(n.hidden) >= 1 and all(h > 0 for h in n.hidden), "network.hidden", n.hidden,
+               "must be one or more positive widths")
+        _check(0.0 <= n.dropout < 1.0, "network.dropout", n.dropout, "must be in [0, 1)")
+        _check(0.0 <= n.input_dropout < 1.0, "network.input_dropout", n.input_dropout, "must be in [0, 1)")
+        _check(t.optimizer in ("sgd", "hf"), "training.optimizer", t.optimizer, "must be 'sgd' or 'hf'")
+        _check(t.loss in ("softmax", "sigmoid"), "training.loss", t.loss, "must be 'softmax' or 'sigmoid'")
+        _check(_finite(t.lr) and t.lr > 0, "training.lr", t.lr, "must be > 0")
+        _check(t.batch_size >= 1, "training.batch_size", t.batch_size, "must be >= 1")
+        _check(t.max_epochs >= 1, "training.max_epochs", t.max_epochs, "must be >= 1")
+        _check(t.patience >= 0, "training.patience", t.patience, "must be >= 0 (0: no early stopping)")
+        _check(t.seed >= 0, "training.seed", t.seed, "must be >= 0")
+        _check(_finite(t.init_damping) and t.init_damping > 0, "training.init_damping", t.init_damping, "must be > 0")
+        _check(t.max_cg_iters >= 1, "training.max_cg_iters", t.max_cg_iters, "must be >= 1")
+        _check(0 < t.curvature_fraction <= 1, "training.curvature_fraction", t.curvature_fraction,
+               "must be in (0, 1]")
         for key in ("max_train_frames", "frames_per_epoch", "max_valid_frames"):
             value = getattr(t, key)
-            _check(value is None or value >= 1, f"training.{key}", "must be a positive number of frames (or unset)")
+            _check(value is None or value >= 1, f"training.{key}", value, "must be a positive number of frames (or unset)")
+        _check(len(f.layers) >= 1, "features.layers", f.layers, "must name at least one layer")
+        _check(len(f.aggregate) >= 1, "features.aggregate", f.aggregate, "must hold true, false or both")
         valid_layers = {str(i) for i in range(1, len(n.hidden) + 1)} | {"all"}
-        for layer in f.layers + [f.predict_layers]:
-            _check(layer in valid_layers, "features.layers", f"{layer!r} is not one of {sorted(valid_layers)}")
-        _check(f.window_seconds > 0 and f.hop_seconds > 0, "features.window_seconds", "must be > 0")
-        _check(self.forest.n_estimators > 0, "forest.n_estimators", "must be > 0")
-        _check(self.forest.backend in ("sklearn", "random_forest", "extra_trees", "hist_gradient_boosting"),
-               "forest.backend", "must be sklearn, random_forest, extra_trees or hist_gradient_boosting")
-        s = self.splits
-        _check(len(s.fractions) == 3 and abs(sum(s.fractions) - 1) < 1e-9 and min(s.fractions) > 0,
-               "splits.fractions", "must be three positive numbers summing to 1")
-        _check(s.n_splits >= 1, "splits.n_splits", "must be >= 1")
+        for key, layers in (("features.layers", f.layers), ("features.predict_layers", [f.predict_layers])):
+            for layer in layers:
+                _check(layer in valid_layers, key, layer, f"is not one of {sorted(valid_layers)}")
+        _check(_finite(f.window_seconds) and f.window_seconds > 0, "features.window_seconds", f.window_seconds,
+               "must be > 0 (seconds)")
+        _check(_finite(f.hop_seconds) and f.hop_seconds > 0, "features.hop_seconds", f.hop_seconds,
+               "must be > 0 (seconds)")
+        _check(fo.n_estimators >= 1, "forest.n_estimators", fo.n_estimators, "must be >= 1")
+        _check(_max_features_ok(fo.max_features), "forest.max_features", fo.max_features,
+               "must be 'sqrt', 'log2', an integer >= 1, a float in (0, 1] or unset")
+        _check(fo.min_samples_leaf >= 1, "forest.min_samples_leaf", fo.min_samples_leaf, "must be >= 1")
+        _check(fo.max_samples is None or _share_or_count_ok(fo.max_samples), "forest.max_samples", fo.max_samples,
+               "must be an integer >= 1, a float in (0, 1] or unset")
+        _check(fo.max_train_frames is None or fo.max_train_frames >= 1, "forest.max_train_frames",
+               fo.max_train_frames, "must be a positive number of rows (or unset)")
+        _check(fo.backend in ("sklearn", "random_forest", "extra_trees", "hist_gradient_boosting"),
+               "forest.backend", fo.backend, "must be sklearn, random_forest, extra_trees or hist_gradient_boosting")
+        _check(fo.n_jobs != 0, "forest.n_jobs", fo.n_jobs, "must be a positive number of workers or -1 (all CPUs)")
+        _check(fo.seed >= 0, "forest.seed", fo.seed, "must be >= 0")
+        _check(len(s.fractions) == 3 and all(_finite(x) and x > 0 for x in s.fractions)
+               and abs(sum(s.fractions) - 1) < 1e-9,
+               "splits.fractions", s.fractions, "must be three positive numbers summing to 1")
+        _check(s.n_splits >= 1, "splits.n_splits", s.n_splits, "must be >= 1")
+        _check(s.seed >= 0, "splits.seed", s.seed, "must be >= 0")
         return self
 
 
-def _check(ok: bool, key: str, what: str) -> None:
+def _finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+def _share_or_count_ok(v: int | float) -> bool:
+    """An int count >= 1 or a float share in (0, 1] (scikit-learn's convention)."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return v >= 1
+    return isinstance(v, float) and 0.0 < v <= 1.0
+
+
+def _max_features_ok(v: str | int | float | None) -> bool:
+    return v is None or v in ("sqrt", "log2") or (not isinstance(v, str) and _share_or_count_ok(v))
+
+
+def _check(ok: bool, key: str, value: Any, what: str) -> None:
     if not ok:
-        raise ConfigError(f"config key {key} {what}")
+        raise ConfigError(f"config key {key}={value!r}: {what}")
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -198,7 +246,11 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
             kwargs[k] = _build(tp, v, key)
         else:
             kwargs[k] = _coerce(v, tp, key)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except FrameSettingError as e:  # a section type that checks its own values
+        key = f"{prefix}.{e.key}" if prefix else e.key
+        raise ConfigError(f"config key {key}={e.value!r}: {e.what}") from None
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
