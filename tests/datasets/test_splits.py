@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mirlearn.datasets.splits import (Split, load_split_dir, load_splits, make_splits, part_sizes,
-                                      save_splits)
+from mirlearn.datasets.splits import (Split, UnknownTracksError, load_split_dir, load_splits, make_splits,
+                                      part_sizes, save_splits)
 from mirlearn.datasets.tracks import Track, TrackTable
-from mirlearn.errors import SplitError
+from mirlearn.errors import DatasetError, SplitError
 
 
 def table(counts: dict[str, int], artists: int | None = None) -> TrackTable:
@@ -228,3 +228,49 @@ def test_fault_filtered(shared_data: Path, tmp_path: Path) -> None:
     save_splits([s], tmp_path / "ff.json")
     assert load_splits(tmp_path / "ff.json") == [s]
     assert json.loads((tmp_path / "ff.json").read_text())["splits"][0]["name"] == "fault_filtered"
+
+
+# -- unknown ids are errors; tracks left out of the table are dropped -------------------------
+def test_split_file_naming_an_unknown_id_is_an_error_naming_it_and_the_file(tmp_path: Path) -> None:
+    tracks = table({"a": 8, "b": 8})
+    s = make_splits(tracks, n_splits=1)[0]
+    other = Split(s.name, s.train + ["zz.00001"], s.valid, s.test + ["zz.00002"])
+    path = save_splits([other], tmp_path / "splits.json")
+    loaded = load_splits(path)[0]
+    assert loaded.source == str(path) and loaded == other  # the source is not part of equality
+    with pytest.raises(UnknownTracksError) as e:
+        loaded.restrict(tracks)
+    msg = str(e.value)
+    assert isinstance(e.value, DatasetError) and isinstance(e.value, SplitError)
+    assert "splits.json" in msg and "zz.00001" in msg and "zz.00002" in msg
+    assert "2 of its 18 track ids are not in the dataset" in msg and "\n" not in msg
+    # The same file checked at load against the tracks.
+    with pytest.raises(UnknownTracksError, match=r"splits\.json.*1 train ids are not in the track table: zz\.00001"):
+        load_splits(path, tracks)
+    # On purpose, for a partition applied to an incomplete copy: dropped, and named.
+    with pytest.warns(UserWarning, match="dropped 2 of 18 ids.*zz.00001, zz.00002"):
+        assert loaded.restrict(tracks, unknown="drop") == s
+
+
+def test_many_unknown_ids_are_counted(tmp_path: Path) -> None:
+    tracks = table({"a": 8, "b": 8})
+    d = write_dir(tmp_path / "ff", "".join(f"x.{i}\n" for i in range(40)), "a.00000\n", "b.00000\n")
+    with pytest.raises(UnknownTracksError, match=r"from .*ff\).*40 of its 42 track ids are not in the "
+                                                 r"dataset: x\.0, x\.1, x\.2, x\.3, x\.4, \.\.\. \(40 in all\)"):
+        load_split_dir(d).restrict(tracks)
+
+
+def test_tracks_left_out_by_skip_bad_are_dropped_with_a_warning_naming_them() -> None:
+    tracks = table({"a": 8, "b": 8})
+    s = make_splits(tracks, n_splits=1)[0]
+    decoded = tracks.without(["a.00003", "b.00005"])  # as extract_frames(skip_bad=True) returns
+    with pytest.warns(UserWarning, match=r"dropped 2 of 16 ids not in the track table") as rec:
+        r = s.restrict(decoded)
+    assert "a.00003" in str(rec[0].message) and "b.00005" in str(rec[0].message)
+    assert set(s.ids) - set(r.ids) == {"a.00003", "b.00005"}
+    r.check(decoded)
+    # ... but an id the dataset never had is still an error.
+    with pytest.raises(UnknownTracksError, match="zz.1"):
+        Split(s.name, s.train, s.valid, s.test + ["zz.1"]).restrict(decoded)
+    with pytest.raises(ValueError, match="unknown must be"):
+        s.restrict(decoded, unknown="ignore")  # type: ignore[arg-type]

@@ -223,6 +223,8 @@ def test_skip_bad_warns_and_keeps_the_rest(with_bad: TrackTable, tmp_path: Path,
     text = str(rec[0].message)
     assert "corrupt.wav" in text and "empty.wav" in text and "short.wav: shorter than one frame" in text
     assert fs.tracks.ids == ["t0", "t1", "t2"]
+    # The table remembers what it left out, so a split naming those tracks drops them.
+    assert fs.tracks.left_out == {"corrupt", "empty", "short"}
     assert fs.tracks.classes == with_bad.classes
     meta = json.loads((c / f"frames-{cache_key(with_bad, SETTINGS)[:16]}" / "meta.json").read_text())
     assert meta["n_bad"] == 3 and [b["track_id"] for b in meta["bad"]] == ["corrupt", "empty", "short"]

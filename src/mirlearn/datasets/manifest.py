@@ -146,7 +146,7 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
                            f"{len(table.classes)}: {', '.join(map(repr, table.classes))}")
     split = None
     if "split" in col:
-        split = Split(csv_path.stem, parts["train"], parts["valid"], parts["test"])
+        split = Split(csv_path.stem, parts["train"], parts["valid"], parts["test"], source=str(csv_path))
         try:
             split.check(table)
         except SplitError as e:

@@ -24,12 +24,12 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
 from mirlearn.datasets.tracks import TrackTable
-from mirlearn.errors import SplitError
+from mirlearn.errors import DatasetError, SplitError
 from mirlearn.io import atomic_write_json
 
 PARTS: tuple[str, str, str] = ("train", "valid", "test")
@@ -37,6 +37,11 @@ PARTS: tuple[str, str, str] = ("train", "valid", "test")
 
 SPLITS_FORMAT = "mirlearn.splits"
 SPLITS_VERSION = 1
+
+
+class UnknownTracksError(SplitError, DatasetError):
+    """A split names track ids that the dataset does not have (a split file of another
+    dataset, a typo, a renamed file). Both a :class:`SplitError` and a :class:`DatasetError`."""
 
 
 def _examples(ids: Iterable[str], n: int = 5) -> str:
@@ -55,12 +60,16 @@ class Split:
         Identifies the split in results, e.g. ``"random-seed0-2"`` or ``"fault_filtered"``.
     train, valid, test : list of str
         Track ids of each part (ids of a :class:`~mirlearn.datasets.tracks.TrackTable`).
+    source : str or None
+        The file (or folder) the split was read from, named in its error messages; not part
+        of its identity (two splits with the same parts are equal wherever they come from).
     """
 
     name: str
     train: list[str] = field(default_factory=list)
     valid: list[str] = field(default_factory=list)
     test: list[str] = field(default_factory=list)
+    source: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         self.train, self.valid, self.test = list(self.train), list(self.valid), list(self.test)
@@ -78,6 +87,10 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.train) + len(self.valid) + len(self.test)
+
+    def _where(self) -> str:
+        """``split 'name'``, and the file it came from when known: the head of its errors."""
+        return f"split {self.name!r}" + (f" (from {self.source})" if self.source else "")
 
     def __repr__(self) -> str:
         return (f"Split({self.name!r}: train {len(self.train)}, valid {len(self.valid)}, "
@@ -105,24 +118,25 @@ class Split:
         """
         for part, ids in self.parts.items():
             if not ids:
-                raise SplitError(f"split {self.name!r}: the {part} part is empty")
+                raise SplitError(f"{self._where()}: the {part} part is empty")
             dups = sorted(i for i, n in Counter(ids).items() if n > 1)
             if dups:
-                raise SplitError(f"split {self.name!r}: {len(dups)} ids appear more than once "
+                raise SplitError(f"{self._where()}: {len(dups)} ids appear more than once "
                                  f"in {part}: {_examples(dups)}")
         for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
             both = sorted(set(self.parts[a]) & set(self.parts[b]))
             if both:
-                raise SplitError(f"split {self.name!r}: {len(both)} tracks are in both {a} and "
+                raise SplitError(f"{self._where()}: {len(both)} tracks are in both {a} and "
                                  f"{b}: {_examples(both)}")
 
     def _check_known(self, tracks: TrackTable) -> None:
         for part, ids in self.parts.items():
             unknown = [i for i in ids if i not in tracks]
             if unknown:
-                raise SplitError(
-                    f"split {self.name!r}: {len(unknown)} {part} ids are not in the track table: "
-                    f"{_examples(unknown)} (Split.restrict(tracks) drops them)")
+                raise UnknownTracksError(
+                    f"{self._where()}: {len(unknown)} {part} ids are not in the track table: "
+                    f"{_examples(unknown)} (Split.restrict(tracks) drops the tracks left out "
+                    f"of the table)")
 
     def check(self, tracks: TrackTable, min_per_class: int = 1, *,
               artist_disjoint: bool = False) -> "Split":
@@ -153,12 +167,12 @@ class Split:
         short = [c for c in tracks.classes if c in used and train_counts[c] < min_per_class]
         if short:
             desc = ", ".join(f"{c!r} ({train_counts[c]})" for c in short)
-            raise SplitError(f"split {self.name!r}: classes with fewer than {min_per_class} "
+            raise SplitError(f"{self._where()}: classes with fewer than {min_per_class} "
                              f"training tracks: {desc}")
         if artist_disjoint:
             artist = {t.track_id: t.artist for t in tracks}
             if not any(artist[i] is not None for i in self.ids):
-                raise SplitError(f"split {self.name!r}: cannot check artist disjointness, no "
+                raise SplitError(f"{self._where()}: cannot check artist disjointness, no "
                                  f"artist is known for its tracks")
             seen: dict[str, str] = {}
             for part, ids in self.parts.items():
@@ -167,7 +181,7 @@ class Split:
                     if a is None:
                         continue
                     if seen.setdefault(a, part) != part:
-                        raise SplitError(f"split {self.name!r}: artist {a!r} has tracks in both "
+                        raise SplitError(f"{self._where()}: artist {a!r} has tracks in both "
                                          f"{seen[a]} and {part} (e.g. {i})")
         return self
 
@@ -176,30 +190,58 @@ class Split:
         """Ids of the split that are not in ``tracks``, in split order."""
         return [i for i in self.ids if i not in tracks]
 
-    def restrict(self, tracks: TrackTable, *, warn: bool = True) -> "Split":
-        """This split less the ids that ``tracks`` lacks (e.g. a user's incomplete copy).
+    def restrict(self, tracks: TrackTable, *, warn: bool = True,
+                 unknown: Literal["error", "drop"] = "error") -> "Split":
+        """This split less the tracks that ``tracks`` left out (e.g. files that did not decode).
+
+        A table made by :meth:`TrackTable.without` (as the frame cache does for the files
+        that ``--skip-bad`` leaves out) remembers the ids it dropped; those are dropped from
+        the split too. An id that is neither in ``tracks`` nor among those left out is not in
+        the dataset at all (a split file of another dataset, a typo): an error that names it.
 
         Parameters
         ----------
         tracks : TrackTable
             The tracks at hand.
         warn : bool
-            Emit a :class:`UserWarning` that says how many ids of each part were dropped.
+            Emit a :class:`UserWarning` naming the ids dropped (the first few, and how many
+            of each part).
+        unknown : {"error", "drop"}
+            What to do with ids not in the dataset at all: raise, or drop them like the
+            left-out ones (for a published partition applied on purpose to an incomplete
+            copy of its dataset).
 
         Returns
         -------
         Split
-            Same name and order; parts may become empty (:meth:`check` then fails).
+            Same name, source and order; parts may become empty (:meth:`check` then fails).
+
+        Raises
+        ------
+        UnknownTracksError
+            (a :class:`~mirlearn.errors.DatasetError` and a :class:`SplitError`) naming the
+            unknown ids (the first few and their count) and the split file, when
+            ``unknown="error"``.
         """
+        if unknown not in ("error", "drop"):
+            raise ValueError(f"unknown must be 'error' or 'drop', got {unknown!r}")
+        absent = [i for i in self.ids if i not in tracks]
+        if unknown == "error":
+            stray = [i for i in absent if i not in tracks.left_out]
+            if stray:
+                raise UnknownTracksError(
+                    f"{self._where()}: {len(stray)} of its {len(self)} track ids are not in the "
+                    f"dataset: {_examples(stray)}")
         kept = {p: [i for i in ids if i in tracks] for p, ids in self.parts.items()}
         dropped = {p: len(self.parts[p]) - len(kept[p]) for p in PARTS}
         n = sum(dropped.values())
         if n and warn:
             warnings.warn(
-                f"split {self.name!r}: dropped {n} of {len(self)} ids not in the track table "
-                f"(train {dropped['train']}, valid {dropped['valid']}, test {dropped['test']})",
+                f"{self._where()}: dropped {n} of {len(self)} ids not in the track table "
+                f"(train {dropped['train']}, valid {dropped['valid']}, test {dropped['test']}): "
+                f"{_examples(absent)}",
                 UserWarning, stacklevel=2)
-        return Split(self.name, kept["train"], kept["valid"], kept["test"])
+        return Split(self.name, kept["train"], kept["valid"], kept["test"], source=self.source)
 
     # -- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -369,12 +411,13 @@ def load_splits(path: str | Path, tracks: TrackTable | None = None) -> list[Spli
     Returns
     -------
     list of Split
-        Equal to the saved ones, in the same order.
+        Equal to the saved ones, in the same order; their ``source`` is ``path``.
 
     Raises
     ------
     SplitError
-        naming the file, when it is missing, not JSON, or not a splits file.
+        naming the file, when it is missing, not JSON, or not a splits file, or a split
+        is malformed; :class:`UnknownTracksError` when ``tracks`` lacks ids of a split.
     """
     path = Path(path)
     try:
@@ -398,13 +441,10 @@ def load_splits(path: str | Path, tracks: TrackTable | None = None) -> list[Spli
         if not ok:
             raise SplitError(f"{path}: split #{k} must have a string \"name\" and string lists "
                              f"\"train\", \"valid\", \"test\"")
-        s = Split(d["name"], d["train"], d["valid"], d["test"])
-        try:
-            s.check_structure()
-            if tracks is not None:
-                s.check(tracks)
-        except SplitError as e:
-            raise SplitError(f"{path}: {e}") from None
+        s = Split(d["name"], d["train"], d["valid"], d["test"], source=str(path))
+        s.check_structure()  # its errors name the file
+        if tracks is not None:
+            s.check(tracks)
         splits.append(s)
     names = [s.name for s in splits]
     if len(set(names)) != len(names):
@@ -450,8 +490,8 @@ def load_split_dir(directory: str | Path) -> Split:
     Returns
     -------
     Split
-        Ids in file order. Use :meth:`Split.restrict` when your copy of the dataset lacks
-        some of them.
+        Ids in file order. When your copy of the dataset lacks some of them on purpose,
+        ``split.restrict(tracks, unknown="drop")`` drops them.
 
     Raises
     ------
@@ -462,9 +502,6 @@ def load_split_dir(directory: str | Path) -> Split:
     if not d.is_dir():
         raise SplitError(f"{d}: split folder not found (expected train.txt, valid.txt, test.txt)")
     parts = [_read_id_list(d / f"{p}.txt") for p in PARTS]
-    split = Split(d.resolve().name, *parts)
-    try:
-        split.check_structure()
-    except SplitError as e:
-        raise SplitError(f"{d}: {e}") from None
+    split = Split(d.resolve().name, *parts, source=str(d))
+    split.check_structure()  # its errors name the folder
     return split

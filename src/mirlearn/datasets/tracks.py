@@ -37,10 +37,13 @@ class TrackTable(Sequence[Track]):
 
     The order is the order of the frames in a :class:`~mirlearn.features.FrameSet` built
     from it. ``classes`` is the sorted list of labels; ``y`` maps each track to its index
-    in ``classes``.
+    in ``classes``. ``left_out`` holds the ids of the same dataset that :meth:`without`
+    dropped (e.g. files that could not be decoded), so that a split naming them can tell
+    them from ids the dataset never had.
     """
 
-    def __init__(self, tracks: Iterable[Track], classes: Sequence[str] | None = None) -> None:
+    def __init__(self, tracks: Iterable[Track], classes: Sequence[str] | None = None, *,
+                 left_out: Iterable[str] = ()) -> None:
         self._tracks: tuple[Track, ...] = tuple(tracks)
         ids = [t.track_id for t in self._tracks]
         if len(set(ids)) != len(ids):
@@ -49,6 +52,8 @@ class TrackTable(Sequence[Track]):
             dups = sorted(i for i, n in Counter(ids).items() if n > 1)
             raise DatasetError(f"duplicate track ids: {', '.join(dups[:10])}")
         self._index = {tid: i for i, tid in enumerate(ids)}
+        #: Ids of the dataset that this table left out (see :meth:`without`); never in it.
+        self.left_out: frozenset[str] = frozenset(left_out) - self._index.keys()
         own = sorted({t.label for t in self._tracks})
         if classes is None:
             self.classes: list[str] = own
@@ -103,15 +108,20 @@ class TrackTable(Sequence[Track]):
         return TrackTable((self._tracks[self._index[t]] for t in track_ids), self.classes)
 
     def without(self, track_ids: Iterable[str]) -> "TrackTable":
-        """This table less the given ids, keeping its classes."""
+        """This table less the given ids, keeping its classes.
+
+        The dropped ids (those of this table) join :attr:`left_out`: they belong to the
+        dataset but not to the result.
+        """
         drop = set(track_ids)
-        return TrackTable((t for t in self._tracks if t.track_id not in drop), self.classes)
+        return TrackTable((t for t in self._tracks if t.track_id not in drop), self.classes,
+                          left_out=self.left_out | (drop & self._index.keys()))
 
     def with_durations(self, durations: Sequence[float]) -> "TrackTable":
         """A copy whose tracks carry the given durations (seconds)."""
         return TrackTable(
             (replace(t, duration=float(d)) for t, d in zip(self._tracks, durations, strict=True)),
-            self.classes,
+            self.classes, left_out=self.left_out,
         )
 
     # -- files ----------------------------------------------------------------------------
