@@ -59,3 +59,13 @@ def test_unnamed_and_broken_logs(tmp_path: Path):
     (curve,) = read_learning_curves(tmp_path, notes=notes)
     assert curve.label == "b" and curve.runs[0]["split"] == "run"
     assert notes == ["a/net/train_log.csv: empty log or no epoch column; no learning curve"]
+
+
+def test_split_of_net_json_with_the_net_named_by_its_cells(tmp_path: Path, fake):
+    # net.json as the pipeline writes it today: the split and the inputs' fingerprint, no net name.
+    fake.gtzan_cell(tmp_path, "ReLU+SGD", 50, "1", False, 0, 0.5)
+    net_dir = tmp_path / "gtzan" / "relu-50" / "split-0" / "net"
+    fake.write_sgd_log(net_dir)
+    (net_dir / "net.json").write_text(json.dumps({"inputs": {"format": 1}, "split": "random-seed0-0"}))
+    (curve,) = read_learning_curves(tmp_path, collect(tmp_path))
+    assert (curve.label, curve.runs[0]["split"]) == ("ReLU+SGD 50 (GTZAN)", "random-seed0-0")

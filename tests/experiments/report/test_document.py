@@ -77,9 +77,12 @@ def test_synthetic_run_says_there_is_nothing_to_compare(synthetic_run: Path, fak
             if d[:1] in "+-" and not d.startswith(("+++", "---"))]
     removed = [d[1:] for d in diff if d.startswith("-")]
     added = [d[1:] for d in diff if d.startswith("+")]
-    assert len(removed) == 2 and "where transcribed" in removed[0] and "Only the cells transcribed" in removed[1]
+    assert len(removed) == 3 and "where transcribed" in removed[0] and "Only the cells transcribed" in removed[2]
+    assert "the HF step for Hessian-Free nets" in removed[1]  # the report no longer asks which trainer ran
     assert [a for a in added if a] == [
         removed[0].replace("where transcribed", "on GTZAN only").replace(", on GTZAN only", " (on GTZAN only)"),
+        "Validation loss and accuracy of each net against its epoch (a Hessian-Free epoch is one HF step), from "
+        "the nets' training logs; one line per split.",
         "## Ours vs published",
         "— no cell has both our result and a published value (the paper's cells are GTZAN nets, on GTZAN and "
         "on ISMIR 2004).",

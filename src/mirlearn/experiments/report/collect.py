@@ -133,7 +133,8 @@ class CellStat:
     confusion : np.ndarray [shape=(n_classes, n_classes)], int64, or None
         Track confusion summed over the splits (rows true, columns predicted).
     published : Published or None
-        The paper's number for this cell, where transcribed.
+        The paper's number for this cell (``None`` where the paper has no such cell, e.g. on
+        another data set).
     paths : list of str
         The cell JSONs used, relative to the run directory.
     """

@@ -118,14 +118,24 @@ def _identity_of(record: dict[str, Any]) -> dict[str, Any] | None:
 
 def _net_identity(split: SplitLayout, cells_by_folder: dict[PurePosixPath, dict[str, Any]]
                   ) -> dict[str, Any] | None:
-    """Which net and split a net folder holds: ``net.json``, the trainer's result, or the split's cells."""
+    """Which net and split a net folder holds: ``net.json``, the trainer's result, or the split's cells.
+
+    The first record that names the net (method and units) gives the identity; the split named
+    in ``net.json`` (the split the net was trained on) wins over the others'.
+    """
+    net_json = _read_json(split.net_json) if split.net_json.is_file() else None
+    ident = None
     for path in (split.net_json,) + tuple(split.net_dir / name for name in _RESULT_FILES):
-        record = _read_json(path) if path.is_file() else None
+        record = net_json if path == split.net_json else (_read_json(path) if path.is_file() else None)
         ident = _identity_of(record) if record is not None else None
         if ident is not None:
-            return ident
-    cell = cells_by_folder.get(PurePosixPath(split.root.as_posix()))
-    return _identity_of(cell) if cell is not None else None
+            break
+    if ident is None:
+        cell = cells_by_folder.get(PurePosixPath(split.root.as_posix()))
+        ident = _identity_of(cell) if cell is not None else None
+    if ident is not None and net_json is not None and net_json.get("split") is not None:
+        ident["split"] = str(net_json["split"])
+    return ident
 
 
 def read_learning_curves(run_dir: str | Path, cells: Iterable[dict[str, Any]] | None = None,

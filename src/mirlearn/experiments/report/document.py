@@ -201,8 +201,8 @@ def _build_blocks(run_dir: Path, entries: list[dict[str, Any]], fig_dir: Path, r
 
     b.append(Block("h2", "Learning curves"))
     if "learning_curves.png" in images:
-        b.append(Block("p", "Validation loss and accuracy of each net: against the epoch for SGD nets, "
-                             "the HF step for Hessian-Free nets; one line per split."))
+        b.append(Block("p", "Validation loss and accuracy of each net against its epoch (a Hessian-Free "
+                            "epoch is one HF step), from the nets' training logs; one line per split."))
         b.append(Block("img", "learning curves", path=f"{rel_fig}/learning_curves.png",
                         data=images["learning_curves.png"]))
     else:
