@@ -120,3 +120,17 @@ def test_empty_run_report(tmp_path: Path):
     assert "Table 1: 0 of 48 cells have results." in md
     assert "no results yet" in md
     assert "data:image" not in html_path.read_text()
+
+
+def test_gtzan_report_changed_only_where_published_values_were_added(tmp_path: Path, fake):
+    md = write_report(fake.make_full_run(tmp_path / "gtzan"))[0].read_text().splitlines()  # named as the golden run
+    old = (fake.GOLDEN / "gtzan_report.md").read_text().splitlines()
+    diff = [d for d in difflib.unified_diff(old, md, lineterm="", n=0)
+            if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+    intended = ("| ",  # table rows: the published value beside every cell
+                "- Table 2, ",  # the paper's Table 2 nets that the run has not transferred
+                "**ReLU+SGD+Dropout 500, all layers, aggregated (GTZAN)**: 82.50 ± 5.59 % over 4 split(s) (paper 83",
+                "Track accuracy (%), mean ± std", "Validation loss and accuracy of each net", "## Ours vs published",
+                "Every cell with both our result", "![ours vs published]", "Published values: ")
+    assert [d for d in diff if d[1:] and not d[1:].startswith(intended)] == []
+    assert sum(d.startswith("+| ") for d in diff) == 6 + 5 * 8 + 3  # Table 1 rows, new Table 2 rows, 3 changed
