@@ -15,7 +15,7 @@ def _precision() -> str:
 def test_switch_is_restored_and_cuda_untouched():
     before = _precision()
     with fast_cpu_matmul("cpu") as on:
-        assert on == onednn_fp32_ok()
+        assert on == fastmath.use_onednn()
         if on:
             assert _precision() == "bf16"
     assert _precision() == before

@@ -1,8 +1,12 @@
-"""train_hf end to end: exact steps on quadratics, convergence, resumption, errors (small nets)."""
+"""train_hf end to end: exact steps on quadratics, convergence, resumption, errors (small nets).
+
+HF runs as an epoch runner of the one training loop: the result, ``train_log.csv``,
+``checkpoint.pt`` and ``result.json`` are the loop's (as for SGD)."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -12,6 +16,7 @@ import torch
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.hf import (GaussNewton, HFConfig, Objective, ParamSpec, get_loss, pcg, sparse_init_,
                             train_hf)
+from mirlearn.nn.train import LOG_COLUMNS, TrainResult, load_checkpoint
 
 
 def sigmoid_net(n_in: int = 10, hidden: int = 8, n_out: int = 3, seed: int = 0) -> torch.nn.Module:
@@ -67,7 +72,7 @@ def test_rho_uses_undamped_model_from_theta(rng):
     result = train_hf(model, X, y, config=cfg, progress=False)
     rhos = [r["rho"] for r in result.history]
     assert all(abs(rho - 1.0) < 1e-9 for rho in rhos), rhos
-    assert [r["lambda"] for r in result.history] == pytest.approx([5 * (2 / 3) ** k for k in (1, 2, 3)])
+    assert [r["damping"] for r in result.history] == pytest.approx([5 * (2 / 3) ** k for k in (1, 2, 3)])
 
 
 @pytest.mark.parametrize("n_chunks, factor", [(1, 1e-6), (4, 1e-3)])
@@ -95,20 +100,25 @@ def test_sigmoid_net_trains_and_logs(frames, tmp_path):
     model = sigmoid_net()
     cfg = HFConfig(max_steps=5, max_cg_iters=50)
     result = train_hf(model, X[:450], y[:450], X[450:], y[450:], cfg, run_dir=tmp_path, progress=False)
-    assert result.steps == 5 and result.stop_reason == "max_steps"
-    assert result.objective < result.initial_objective
-    rows = read_log(tmp_path / "hf_log.csv")
-    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5]
-    assert list(rows[0]) == ["step", "objective", "lambda", "cg_iters", "chosen_iter", "rate", "rho",
-                             "valid_loss", "valid_error", "seconds"]
-    assert float(rows[-1]["objective"]) == result.objective
+    assert isinstance(result, TrainResult) and result.runner == "hf"
+    assert result.epochs_run == 5 and result.stop_reason == "max_epochs" and not result.stopped_early
+    assert result.history[-1]["objective"] < result.history[0]["objective_before"]
+    rows = read_log(tmp_path / "train_log.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5]
+    assert list(rows[0]) == [*LOG_COLUMNS, "objective", "objective_before", "damping", "cg_iters",
+                             "chosen_iter", "rate", "rho"]
+    assert float(rows[-1]["objective"]) == result.history[-1]["objective"]
     assert all(1 <= int(r["chosen_iter"]) <= int(r["cg_iters"]) <= 50 for r in rows)
-    assert (tmp_path / "hf_config.json").exists()
+    assert json.loads((tmp_path / "result.json").read_text())["runner"] == "hf"
     assert model.training  # eval during HF, the caller's mode afterwards
-    ck = torch.load(tmp_path / "hf_checkpoint.pt", weights_only=True)
-    assert ck["step"] == 5 and ck["lam"] == result.damping
-    best = result.history[result.best_step - 1]
-    assert best["valid_error"] == min(r["valid_error"] for r in result.history)
+    ck = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ck["runner"] == "hf" and ck["progress"]["epoch"] == 5
+    assert ck["runner_state"]["lam"] == result.history[-1]["damping"]
+    # default monitor 'error': the best step has the highest frame accuracy (the first such)
+    accs = [r["valid_acc"] for r in result.history]
+    assert result.best_epoch == accs.index(max(accs)) + 1 and result.best_valid_acc == max(accs)
+    summary = result.summary()
+    assert summary.startswith(f"best HF step {result.best_epoch} of 5 (max steps), valid loss") and "objective" in summary
 
 
 def test_resumed_run_equals_uninterrupted_run(frames, tmp_path):
@@ -121,40 +131,57 @@ def test_resumed_run_equals_uninterrupted_run(frames, tmp_path):
         pass
 
     def kill_after_two(record):
-        if record["step"] == 2:
+        if record["epoch"] == 2:
             raise Killed
 
     with pytest.raises(Killed):
         train_hf(sigmoid_net(), X[:450], y[:450], X[450:], y[450:], cfg, run_dir=tmp_path / "b",
                  progress=False, callback=kill_after_two)
-    assert torch.load(tmp_path / "b" / "hf_checkpoint.pt", weights_only=True)["step"] == 2
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["progress"]["epoch"] == 2
     resumed = sigmoid_net(seed=99)  # other initial weights: they must come from the checkpoint
     result = train_hf(resumed, X[:450], y[:450], X[450:], y[450:], cfg, run_dir=tmp_path / "b",
                       progress=False)
-    assert result.steps == 4
+    assert result.epochs_run == 4
     for a, b in zip(whole.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert strip(read_log(tmp_path / "a" / "hf_log.csv")) == strip(read_log(tmp_path / "b" / "hf_log.csv"))
-    ca = torch.load(tmp_path / "a" / "hf_checkpoint.pt", weights_only=True)
-    cb = torch.load(tmp_path / "b" / "hf_checkpoint.pt", weights_only=True)
-    for key in ("theta", "ch", "perm", "best_theta"):
-        assert torch.equal(ca[key], cb[key])
-    assert ca["lam"] == cb["lam"] and ca["rng"] == cb["rng"]
+    assert strip(read_log(tmp_path / "a" / "train_log.csv")) == strip(read_log(tmp_path / "b" / "train_log.csv"))
+    ca = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
+    cb = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    for key in ca["model"]:
+        assert torch.equal(ca["model"][key], cb["model"][key])
+        assert torch.equal(ca["progress"]["best_state"][key], cb["progress"]["best_state"][key])
+    for key in ("ch", "perm"):
+        assert torch.equal(ca["runner_state"][key], cb["runner_state"][key])
+    assert ca["runner_state"]["lam"] == cb["runner_state"]["lam"] and ca["runner_state"]["rng"] == cb["runner_state"]["rng"]
+
+
+def test_callback_returning_true_stops(frames):
+    X, y = frames
+    result = train_hf(sigmoid_net(), X[:450], y[:450], X[450:], y[450:], HFConfig(max_steps=5, max_cg_iters=10),
+                      progress=False, callback=lambda row: row["epoch"] == 2)
+    assert result.epochs_run == 2 and result.stop_reason == "callback" and result.stopped_early
 
 
 def test_resume_refuses_other_settings_or_data(frames, tmp_path):
     X, y = frames
     cfg = HFConfig(max_steps=1, max_cg_iters=10)
     train_hf(sigmoid_net(), X, y, config=cfg, run_dir=tmp_path, progress=False)
-    with pytest.raises(ConfigError, match="init_damping"):
+    with pytest.raises(ConfigError, match="init_damping: 10.0 in the checkpoint, 1.0 now"):
         train_hf(sigmoid_net(), X, y, config=HFConfig(max_steps=2, max_cg_iters=10, init_damping=1.0),
                  run_dir=tmp_path, progress=False)
-    with pytest.raises(ConfigError, match="other training data"):
+    with pytest.raises(ConfigError, match="data differ"):
         train_hf(sigmoid_net(), X[::-1].copy(), y[::-1].copy(), config=cfg, run_dir=tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="model"):
+        train_hf(sigmoid_net(hidden=9), X, y, config=cfg, run_dir=tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="optimiser 'hf' in the checkpoint, 'sgd' now"):
+        from mirlearn.nn.mlp import MLP
+        from mirlearn.nn.train import TrainConfig, train_sgd
+        train_sgd(MLP(10, (8,), 3, seed=0), X.astype(np.float32), y.astype(np.int64), X.astype(np.float32),
+                  y.astype(np.int64), TrainConfig(max_epochs=2), run_dir=tmp_path, progress=False)
     # more steps is a legitimate resumption
     assert train_hf(sigmoid_net(), X, y, config=HFConfig(max_steps=2, max_cg_iters=10),
-                    run_dir=tmp_path, progress=False).steps == 2
+                    run_dir=tmp_path, progress=False).epochs_run == 2
 
 
 def test_nonfinite_input_stops_with_checkpoint_kept(frames, tmp_path):
@@ -165,13 +192,14 @@ def test_nonfinite_input_stops_with_checkpoint_kept(frames, tmp_path):
     def corrupt_after_first(record):
         X[5, 3] = np.nan  # the data go bad between steps (e.g. a memmap rewritten underneath)
 
-    with pytest.raises(TrainingError, match=r"step 2.*X_train row 5 .*checkpoint .*after step 1"):
+    with pytest.raises(TrainingError, match=r"step 2.*X_train row 5 .*after step 1.*checkpoint \(epoch 1\)"):
         train_hf(model, X, y, config=HFConfig(max_steps=3, max_cg_iters=10), run_dir=tmp_path,
                  progress=False, callback=corrupt_after_first)
-    ck = torch.load(tmp_path / "hf_checkpoint.pt", weights_only=True)
-    assert ck["step"] == 1
-    assert torch.equal(ParamSpec.from_module(model).from_module_values(model), ck["theta"])
-    assert len(read_log(tmp_path / "hf_log.csv")) == 1
+    ck = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ck["progress"]["epoch"] == 1
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ck["model"][k])
+    assert len(read_log(tmp_path / "train_log.csv")) == 1
 
 
 def test_nonfinite_input_without_run_dir(frames):
@@ -233,7 +261,7 @@ def test_early_stopping_restores_best(frames):
     model = sigmoid_net()
     result = train_hf(model, X[:450], y[:450], X[450:], y_noise,
                       HFConfig(max_steps=30, max_cg_iters=20, patience=2, monitor="loss"), progress=False)
-    assert result.stop_reason == "patience" and result.steps == result.best_step + 2
+    assert result.stop_reason == "patience" and result.epochs_run == result.best_epoch + 2
     spec = ParamSpec.from_module(model)
     obj = Objective(model, "sigmoid", X[450:], y_noise, n_out=3)
     assert obj.loss_and_error(spec.from_module_values(model))[0] == pytest.approx(result.best_valid_loss)
@@ -249,7 +277,7 @@ def test_dropout_is_off_during_hf_and_mode_restored(frames):
                       progress=False)
     assert model.training
     # with dropout active the objective would be noisy and ρ meaningless; it decreased cleanly
-    assert result.objective < result.initial_objective
+    assert result.history[-1]["objective"] < result.history[0]["objective_before"]
 
 
 def test_sparse_init():

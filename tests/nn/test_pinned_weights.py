@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 import torch
 
-from mirlearn.nn.fastmath import onednn_fp32_ok
+from mirlearn.nn.fastmath import use_onednn
 from mirlearn.nn.featurenet import FeatureNet
 from mirlearn.nn.hf import HFConfig, train_hf
 from mirlearn.nn.mlp import MLP
 from mirlearn.nn.train import TrainConfig, train_sgd
 
-#: (oneDNN path on?) -> expected hashes; filled from the code before the refactor.
+#: (oneDNN path taken? see fastmath.use_onednn) -> expected hashes, from the code before the
+#: refactor (both paths, forced with MIRLEARN_ONEDNN=1 and 0).
 PINNED: dict[bool, dict[str, str]] = {
     True: {
         "hf_error": "4aa79fbcb3f45e7353080935f74a8b946959dc819dc09cb7304c21af85925923",
@@ -80,7 +81,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_weights_are_pinned(case):
-    pinned = PINNED.get(onednn_fp32_ok())
+    pinned = PINNED.get(use_onednn())
     if pinned is None:
         pytest.skip("no pinned hashes for this machine's matmul path")
     assert CASES[case]() == pinned[case]
@@ -88,4 +89,4 @@ def test_weights_are_pinned(case):
 
 if __name__ == "__main__":  # prints the hashes to pin
     torch.set_num_threads(1)
-    print({onednn_fp32_ok(): {k: CASES[k]() for k in sorted(CASES)}})
+    print({use_onednn(): {k: CASES[k]() for k in sorted(CASES)}})

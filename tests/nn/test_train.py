@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-import mirlearn.nn.train as train_mod
+import mirlearn.nn.train.sgd as sgd_mod
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.data import FrameBatches, epoch_permutation
 from mirlearn.nn.mlp import MLP
@@ -156,7 +156,7 @@ def test_training_reaches_high_accuracy_on_blobs(blobs, activation, loss):
 def test_early_stopping_with_scripted_validation_losses(blobs, monkeypatch):
     Xt, yt, Xv, yv = blobs
     script = iter([1.0, 0.5, 0.7, 0.6, 0.8, 0.4, 0.3])
-    monkeypatch.setattr(train_mod, "evaluate", lambda *a, **k: (next(script), 0.5))
+    monkeypatch.setattr(sgd_mod, "evaluate", lambda *a, **k: (next(script), 0.5))
     snapshots = {}
     net = _net()
     res = train_sgd(net, Xt, yt, Xv, yv, _cfg(max_epochs=20, patience=3),
@@ -322,12 +322,16 @@ def test_csv_log_columns_and_rows(blobs, tmp_path):
     with open(tmp_path / "train_log.csv") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    assert tuple(reader.fieldnames) == LOG_COLUMNS == ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds", "lr")
+    assert LOG_COLUMNS == ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds")
+    assert tuple(reader.fieldnames) == (*LOG_COLUMNS, "lr")  # the SGD runner's field follows
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     for r, h in zip(rows, res.history):
         assert float(r["valid_loss"]) == pytest.approx(h["valid_loss"], rel=1e-9)
         assert 0.0 <= float(r["valid_acc"]) <= 1.0 and float(r["seconds"]) > 0 and float(r["lr"]) == 0.05
     assert not list(Path(tmp_path).glob(".*tmp*"))  # no temporary files left behind
+    assert res.runner == "sgd" and res.stop_reason == "max_epochs" and not res.stopped_early
+    assert res.summary() == (f"best epoch {res.best_epoch} of 3 (max epochs), valid loss {res.best_valid_loss:.4f}, "
+                             f"valid frame acc {res.best_valid_acc:.1%}")
 
 
 def test_bad_input_fails_before_training(blobs):

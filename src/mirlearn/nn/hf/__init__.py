@@ -12,7 +12,7 @@ Entry point: :func:`train_hf` with :class:`HFConfig`. The pieces are public and 
 :mod:`.cg`                preconditioned CG with Martens' stopping rule
 :mod:`.steps`             CG-backtracking, ρ, Armijo line search, damping rule
 :mod:`.init`              Martens' sparse initialisation
-:mod:`.trainer`           the HF loop, log, checkpoint and resumption
+:mod:`.trainer`           HF steps as a runner of the training loop; ``train_hf``
 ========================  ==========================================================
 """
 
@@ -23,10 +23,10 @@ from mirlearn.nn.hf.losses import LinearMSE, OutputLoss, SigmoidBCE, SoftmaxCE, 
 from mirlearn.nn.hf.objective import Objective, fisher_diagonal
 from mirlearn.nn.hf.params import ParamSpec
 from mirlearn.nn.hf.steps import armijo, backtrack, reduction_ratio, update_damping
-from mirlearn.nn.hf.trainer import HFConfig, HFResult, train_hf
+from mirlearn.nn.hf.trainer import HFConfig, HFResult, HFSteps, train_hf
 
 __all__ = [
-    "HFConfig", "HFResult", "train_hf",
+    "HFConfig", "HFResult", "HFSteps", "train_hf",
     "GaussNewton", "gauss_newton_product", "fisher_diagonal", "Objective", "ParamSpec",
     "CGResult", "pcg", "dot64", "store_schedule",
     "backtrack", "reduction_ratio", "armijo", "update_damping",

@@ -1,0 +1,46 @@
+"""Training: one epoch loop for every optimiser (SGD and Hessian-Free).
+
+================  =================================================================
+:mod:`.loop`      :func:`train_loop`, :class:`TrainResult`, the :class:`EpochRunner` protocol
+:mod:`.sgd`       :class:`TrainConfig`, :class:`SGDEpochs`, :func:`train_sgd`
+:mod:`.evaluate`  :func:`loss_fn`, :func:`evaluate`
+:mod:`.checkpoint` ``checkpoint.pt``: :func:`save_checkpoint`, :func:`load_checkpoint`,
+                  :func:`data_fingerprint`, :func:`check_resumable`
+:mod:`.log`       ``train_log.csv``: :data:`LOG_COLUMNS`, :func:`write_log`
+:mod:`.seeds`     :func:`derive_seed`
+================  =================================================================
+
+Hessian-Free plugs into the same loop from :mod:`mirlearn.nn.hf.trainer` (``HFSteps``,
+``train_hf``); both entry points return a :class:`TrainResult`.
+"""
+
+from mirlearn.nn.train.checkpoint import (CHECKPOINT_NAME, check_resumable, data_fingerprint, load_checkpoint,
+                                          save_checkpoint)
+from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
+from mirlearn.nn.train.log import LOG_COLUMNS, LOG_NAME, write_log
+from mirlearn.nn.train.loop import RESULT_NAME, EpochRunner, LoopSettings, TrainResult, train_loop
+from mirlearn.nn.train.seeds import derive_seed
+from mirlearn.nn.train.sgd import SGDEpochs, TrainConfig, train_sgd
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LOG_COLUMNS",
+    "LOG_NAME",
+    "LOSSES",
+    "RESULT_NAME",
+    "EpochRunner",
+    "LoopSettings",
+    "SGDEpochs",
+    "TrainConfig",
+    "TrainResult",
+    "check_resumable",
+    "data_fingerprint",
+    "derive_seed",
+    "evaluate",
+    "load_checkpoint",
+    "loss_fn",
+    "save_checkpoint",
+    "train_loop",
+    "train_sgd",
+    "write_log",
+]
