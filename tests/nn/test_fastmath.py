@@ -84,3 +84,37 @@ def test_amx_cpu_is_refused(monkeypatch):
         assert onednn_fp32_ok() is False
     finally:
         onednn_fp32_ok.cache_clear()
+
+
+def test_speed_verdict_is_measured_once_and_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("MIRLEARN_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def fake_timing():
+        calls.append(1)
+        return {"default": 1.0, "onednn": 0.5}
+
+    monkeypatch.setattr(fastmath, "time_paths", fake_timing)
+    fastmath.onednn_faster.cache_clear()
+    try:
+        assert fastmath.onednn_faster() is True and len(calls) == 1
+        fastmath.onednn_faster.cache_clear()  # a new process reads the file, does not re-time
+        monkeypatch.setattr(fastmath, "time_paths", lambda: {"default": 0.5, "onednn": 1.0})
+        assert fastmath.onednn_faster() is True
+        assert fastmath.machine_key() in fastmath.cache_file().read_text()
+    finally:
+        fastmath.onednn_faster.cache_clear()
+
+
+def test_slower_onednn_is_not_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("MIRLEARN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(fastmath, "time_paths", lambda: {"default": 1.0, "onednn": 0.97})
+    monkeypatch.setattr(fastmath, "onednn_fp32_ok", lambda: True)
+    fastmath.onednn_faster.cache_clear()
+    try:
+        assert fastmath.use_onednn() is False and fastmath.matmul_path("cpu") == "default"
+        monkeypatch.setenv("MIRLEARN_ONEDNN", "1")  # forced: accurate is enough
+        assert fastmath.use_onednn() is True and fastmath.matmul_path("cpu") == "onednn"
+        assert fastmath.matmul_path("cuda") == "default"
+    finally:
+        fastmath.onednn_faster.cache_clear()
