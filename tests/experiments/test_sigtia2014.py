@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+
 from mirlearn.datasets import load_dataset
 from mirlearn.datasets.splits import make_splits
 from mirlearn.datasets.synthetic import make_synthetic
 from mirlearn.experiments import sigtia2014 as grid
+from mirlearn.experiments.layout import RunLayout
 from mirlearn.features.cache import extract_frames
 from mirlearn.features.spectral import FrameSettings
 
@@ -56,7 +58,8 @@ def test_whole_grid_fills_every_cell_and_resumes_to_the_same_numbers(world, tmp_
     # An interrupted run: only two nets were trained when it stopped ...
     _run(world, out, nets=grid.NETS[:2])
     # ... a net killed mid-way and a half-written cell set are finished by the rerun.
-    shutil.rmtree(out / "synthetic" / grid.NETS[1].key / "split-1" / "cells")
+    second = world[1]["synthetic"].splits[1].name
+    shutil.rmtree(RunLayout(out).split(second, "synthetic", grid.NETS[1].key).cells_dir)
     run = _run(world, out)
     cells = _cells(out)
     # Table 1: 6 nets × 2 splits × 8 cells; Table 2: 3 methods × 8 cells; baselines 2 × (2 + 1) × 2

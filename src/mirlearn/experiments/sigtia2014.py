@@ -7,17 +7,12 @@ Table 2: the best GTZAN network of each method (chosen on validation frames, nev
 as a feature extractor on ISMIR 2004 (forest trained on its training part, tested on its
 development part), beside the MFCC and PMSC baselines — which also run on GTZAN.
 
-Layout of a reproduction run::
-
-    run.json                     profile, reductions, settings, time per stage
-    splits.json
-    gtzan/<net>/split-<k>/       net/ (logs, checkpoint, featurenet.pt), cells/, predictions/
-    baselines/<dataset>/<mfcc|pmsc>/split-<k>/cells/
-    ismir2004/<net>/cells/       the transfer cells
-    report.md, report.html, figures/
-
-Every cell is its own JSON file: a rerun skips finished cells and networks, and a network
-killed during training resumes from its last epoch (or HF step).
+Where each result goes is :mod:`mirlearn.experiments.layout`'s business (``<dataset>/<net>/
+split-<split id>/`` for Table 1, ``baselines/<dataset>/<method>/split-<split id>/``,
+``ismir2004/<net>/`` for Table 2); the recipe of every experiment is :mod:`mirlearn.pipeline`'s.
+Every cell is its own JSON file tied to its inputs: a rerun skips the cells and networks made
+from the same inputs, and a network killed during training resumes from its last epoch (or HF
+step).
 """
 
 from __future__ import annotations
@@ -35,10 +30,10 @@ from mirlearn.config import Config, load_config, merge
 from mirlearn.datasets.splits import Split
 from mirlearn.datasets.tracks import TrackTable
 from mirlearn.errors import MirlearnError
-from mirlearn.experiments.protocol import cells_of, evaluate_cells, run_split
+from mirlearn.experiments.layout import RunLayout
 from mirlearn.features.frameset import FrameSet
 from mirlearn.io import atomic_write_json
-from mirlearn.learner import FeatureLearner, FeatureSpec
+from mirlearn.pipeline import cells_of, run_baseline, run_split, transfer
 
 
 @dataclass(frozen=True)
@@ -257,16 +252,17 @@ def best_nets(run_dir: Path, nets: Sequence[NetSpec], splits: Sequence[Split], d
 
     Selection uses the validation frames recorded during training only — never test results.
     """
+    run = RunLayout(run_dir)
     best: dict[str, dict[str, Any]] = {}
     for net in nets:
         for k, split in enumerate(splits):
-            d = run_dir / dataset / net.key / f"split-{k}" / "net"
+            d = run.split(split.name, dataset, net.key).net_dir
             p = d / "train_result.json"
             if not p.is_file():
                 continue
             r = json.loads(p.read_text())
             acc = r.get("best_valid_acc")
-            if acc is None and r.get("best_valid_error") is not None:
+            if acc is None and r.get("best_valid_error") is not None:  # TODO(#10): until HF reports best_valid_acc
                 acc = 1.0 - r["best_valid_error"]
             if acc is None or (isinstance(acc, float) and math.isnan(acc)):
                 continue
@@ -276,31 +272,15 @@ def best_nets(run_dir: Path, nets: Sequence[NetSpec], splits: Sequence[Split], d
     return best
 
 
-def _baseline_features(kind: str, frames: FrameSet, split: Split) -> FrameSet:
-    """MFCC frames as they are; PMSC = log-mel frames whitened by a PCA fit on training tracks."""
-    if kind == "mfcc":
-        return frames
-    from mirlearn.features.baselines import PMSC
-
-    pmsc = PMSC().fit(frames.X, rows=frames.frame_rows(list(split.train)))
-    return FrameSet(pmsc.transform(frames.X), frames.offsets, frames.tracks)
-
-
-def run_baselines(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, *, frame_source: Callable[[str], FrameSet],
-                  log: Callable[[str], None]) -> None:
+def run_baselines(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, *,
+                  frame_source: Callable[[str], FrameSet], log: Callable[[str], None]) -> None:
     """MFCC / PMSC → the same aggregation, forest and vote, on every split of ``inputs``."""
-    cells = [c for c in cells_of(cfg) if c.layers == "all"]
+    run = RunLayout(out)
     for kind in kinds:
         frames = frame_source("mfcc" if kind == "mfcc" else "logmel")
-        for k, split in enumerate(inputs.splits):
-            d = out / inputs.name / kind / f"split-{k}"
-            if all((d / "cells" / f"{c.name}.json").is_file() for c in cells):
-                continue
-            ids = list(split.train) + list(split.valid) + list(split.test)
-            feats = _baseline_features(kind, frames.subset(ids), split)
-            evaluate_cells(cfg, feats, None, split, d, cells, log=log, experiment={
-                "table": "baseline", "dataset": inputs.name, "method": kind.upper(), "units": None,
-                "net": kind})
+        for split in inputs.splits:
+            run_baseline(cfg, kind, frames, split, run.baseline(inputs.name, kind, split.name), log=log, experiment={
+                "table": "baseline", "dataset": inputs.name, "method": kind.upper(), "units": None, "net": kind})
 
 
 def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequence[NetSpec] = NETS,
@@ -322,13 +302,14 @@ def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequen
         ``"logmel"``), for the dataset name of ``inputs`` or ``"ismir2004"``
     """
     out.mkdir(parents=True, exist_ok=True)
+    run = RunLayout(out)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     for net in nets:
         cfg = net_config(net, profile, user)
         for k, split in enumerate(inputs.splits):
             t0 = time.perf_counter()
-            run_split(cfg, inputs.frames, split, out / inputs.name / net.key / f"split-{k}", device=device,
+            run_split(cfg, inputs.frames, split, run.split(split.name, inputs.name, net.key), device=device,
                       progress=progress, log=lambda m, n=net: log(f"{n.key} {m}"),
                       experiment={"table": 1, "dataset": inputs.name, "net": net.key, "method": net.method,
                                   "units": net.units})
@@ -336,8 +317,7 @@ def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequen
     bcfg = baseline_config(profile, user)
     if baselines and frame_source is not None:
         t0 = time.perf_counter()
-        run_baselines(inputs, baselines, bcfg, out / "baselines", log=log,
-                      frame_source=lambda kind: frame_source(inputs.name, kind))
+        run_baselines(inputs, baselines, bcfg, out, log=log, frame_source=lambda kind: frame_source(inputs.name, kind))
         timings[f"baselines/{inputs.name}"] = time.perf_counter() - t0
     if ismir is not None:
         t0 = time.perf_counter()
@@ -345,32 +325,23 @@ def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequen
         split = ismir.splits[0]
         for method, pick in sorted(chosen.items()):
             net: NetSpec = pick["net"]
-            cfg = net_config(net, profile, user)
-            d = out / "ismir2004" / net.key
-            cells = cells_of(cfg)
-            if all((d / "cells" / f"{c.name}.json").is_file() for c in cells):
-                continue
             log(f"table 2: {method} → ISMIR 2004 with the {net.key} net of {pick['split']} "
                 f"(validation frame accuracy {pick['valid_acc']:.1%})")
-            learner = FeatureLearner.load(pick["net_dir"])
-            ids = list(split.train) + list(split.valid) + list(split.test)
-            feats = learner.transform(ismir.frames.subset(ids), layers="all", out=d / "features-all.f32")
-            evaluate_cells(cfg, feats, learner.widths_, split, d, cells, log=log, experiment={
-                "table": 2, "dataset": "ismir2004", "net": net.key, "method": net.method, "units": net.units,
-                "source_split": pick["split"], "source_valid_acc": pick["valid_acc"]})
-            del feats
-            (d / "features-all.f32").unlink(missing_ok=True)
+            transfer(net_config(net, profile, user), pick["net_dir"], ismir.frames, split,
+                     run.transfer("ismir2004", net.key), log=log, experiment={
+                         "table": 2, "dataset": "ismir2004", "net": net.key, "method": net.method, "units": net.units,
+                         "source_split": pick["split"], "source_valid_acc": pick["valid_acc"]})
         timings["table2/transfer"] = time.perf_counter() - t0
         if baselines and frame_source is not None:
             t0 = time.perf_counter()
-            run_baselines(ismir, baselines, bcfg, out / "baselines", log=log,
+            run_baselines(ismir, baselines, bcfg, out, log=log,
                           frame_source=lambda kind: frame_source("ismir2004", kind))
             timings["baselines/ismir2004"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_all
-    previous = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
-    run = {**previous, "profile": profile, "reductions": [r.describe() for r in PROFILES[profile]],
+    previous = json.loads(run.run_json.read_text()) if run.run_json.is_file() else {}
+    record = {**previous, "profile": profile, "reductions": [r.describe() for r in PROFILES[profile]],
            "nets": [n.key for n in nets], "dataset": inputs.name, "ismir2004": ismir is not None,
            "baselines": list(baselines), "user_overrides": user or {},
            "timings": {**previous.get("timings", {}), **timings}}
-    atomic_write_json(out / "run.json", run)
-    return run
+    atomic_write_json(run.run_json, record)
+    return record

@@ -1,0 +1,469 @@
+"""The recipe, in one place: split → learner → feature cells → forest → vote; and transfer.
+
+For each split a learner is trained on the training tracks (early stopping on the validation
+tracks); every *feature cell* (a layer selection, on frames or aggregated over windows; see
+:class:`~mirlearn.learners.layers.FeatureSpec`) then trains a Random Forest on the features of
+the training + validation tracks and votes per test track. The same recipe evaluates a
+hand-crafted baseline (MFCC, PMSC: the features are the frames themselves) and a trained
+learner on another dataset (:func:`transfer`, the paper's Table 2).
+
+Every stored result is tied to its inputs. A learner's folder holds ``net.json`` with the
+fingerprint of what it was trained on (data, split, settings); every cell record holds the
+fingerprint of its own inputs (that learner, the split, the cell, the forest). On a rerun a
+result is reused only when its fingerprint matches; a learner trained on other inputs stops the
+run with one line saying what differs, a cell with other inputs is recomputed (and says why).
+
+The CLI (:mod:`mirlearn.cli`), the paper's grid (:mod:`mirlearn.experiments.sigtia2014`) and
+:meth:`mirlearn.model.GenreModel.fit` all call this module; where files go is
+:mod:`mirlearn.experiments.layout`'s business.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from mirlearn.config import Config
+from mirlearn.datasets.splits import Split
+from mirlearn.errors import MirlearnError
+from mirlearn.experiments.layout import RunLayout, SplitLayout, clean_scratch, scratch_dir
+from mirlearn.features.frameset import FrameSet
+from mirlearn.fingerprint import FINGERPRINT_FORMAT, differences, digest, frames_digest, split_digest
+from mirlearn.io import atomic_write_json
+from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_config, load_learner
+
+__all__ = ["cells_of", "make_forest", "part_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
+           "train_learner", "train_network", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
+           "format_table", "run_protocol", "transfer", "baseline_features", "run_baseline", "fit_model",
+           "InputsMismatch"]
+
+Log = Callable[[str], None]
+
+
+class InputsMismatch(MirlearnError):
+    """A stored result was made from other inputs than the ones given now."""
+
+
+# -- the pieces a configuration chooses --------------------------------------------------------
+def cells_of(cfg: Config) -> list[FeatureSpec]:
+    """The feature cells a configuration asks for, layers × aggregation."""
+    f = cfg.features
+    return [FeatureSpec(layers=layer, aggregate=agg, window_seconds=f.window_seconds, hop_seconds=f.hop_seconds)
+            for agg in f.aggregate for layer in f.layers]
+
+
+def make_forest(cfg: Config):
+    """The track classifier of a configuration (a Random Forest on rows, then a vote)."""
+    from mirlearn.classify import TrackForestClassifier
+
+    fc = cfg.forest
+    return TrackForestClassifier(n_estimators=fc.n_estimators, max_features=fc.max_features,
+                                 min_samples_leaf=fc.min_samples_leaf, max_samples=fc.max_samples,
+                                 max_train_frames=fc.max_train_frames, backend=fc.backend,
+                                 n_jobs=fc.n_jobs, random_state=fc.seed)
+
+
+def _time_base(cfg: Config) -> dict[str, int]:
+    """Sample rate and hop of the configuration's frames, for aggregation (Hz, samples)."""
+    return {"sr": int(cfg.frames.sr), "hop_length": int(cfg.frames.hop_length)}
+
+
+# -- frames of a split, bounded memory ---------------------------------------------------------
+#: A training or validation part of a memory-mapped frame cache larger than this is copied to a
+#: temporary memory-mapped file in a scratch folder instead of into RAM (bytes).
+SUBSET_IN_RAM_BYTES = 256 << 20
+
+
+def part_frames(frames: FrameSet, ids: Sequence[str], path: Path) -> FrameSet:
+    """The frames of tracks ``ids``: copied into RAM when small or when ``frames`` is in RAM,
+    else into the memory-mapped file ``path`` (whose folder the caller removes)."""
+    rows = int(sum(frames.lengths[frames.tracks.position(t)] for t in ids))
+    big = rows * frames.dim * frames.X.dtype.itemsize > SUBSET_IN_RAM_BYTES
+    return frames.subset(ids, out=path if big and isinstance(frames.X, np.memmap) else None)
+
+
+def split_activations(learner: Learner, frames: FrameSet, split: Split, out: Path) -> FrameSet:
+    """All-layer activations of the split's tracks, ordered train, valid, test.
+
+    Written to ``out`` (raw float32) and returned memory-mapped; the raw frames of the split
+    pass through a scratch memory map beside ``out`` when large (:func:`part_frames`), which a
+    later run removes if this one is killed.
+    """
+    ids = list(split.train) + list(split.valid) + list(split.test)
+    with scratch_dir(out.parent, "frames") as tmp:
+        split_frames = part_frames(frames, ids, tmp / "split.npy")
+        all_layers = learner.transform(split_frames, layers="all", out=out)
+        del split_frames  # release the memory map before the folder goes
+    return all_layers
+
+
+def fit_and_test_parts(features: FrameSet, split: Split) -> tuple[FrameSet, FrameSet]:
+    """The forest's training part (train + valid tracks) and test part of ``features``.
+
+    Views, not copies, when ``features`` is ordered as :func:`split_activations` orders it
+    (a GTZAN-sized all-layer cell would otherwise copy 5.4 GiB into RAM).
+    """
+    return (features.subset(list(split.train) + list(split.valid), copy=False),
+            features.subset(list(split.test), copy=False))
+
+
+# -- the learner of a split --------------------------------------------------------------------
+def learner_inputs(learner: Learner, frames: FrameSet, split: Split) -> dict[str, Any]:
+    """The fingerprint of what a learner is trained on: its settings, the split, the frames."""
+    ids = list(split.train) + list(split.valid)
+    return {"format": FINGERPRINT_FORMAT, "learner": {"kind": learner.kind, **learner.saved_params()},
+            "split": {"id": split.name, "parts": split_digest({"train": split.train, "valid": split.valid})},
+            "data": {"frames": frames_digest(frames, ids), "tracks": len(ids), "dim": frames.dim}}
+
+
+def _weights_inputs(learner: Learner) -> dict[str, Any]:
+    """The fingerprint of a learner given as it is (trained elsewhere): settings and weights."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(learner.net_.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes() if isinstance(t, torch.Tensor) else repr(t).encode())
+    return {"format": FINGERPRINT_FORMAT, "learner": {"kind": learner.kind, **learner.saved_params()},
+            "weights": h.hexdigest()[:16]}
+
+
+def _check_same_inputs(stored: dict[str, Any] | None, current: dict[str, Any], where: Path) -> None:
+    diff = differences(stored, current)
+    if diff:
+        raise InputsMismatch(f"{where} holds a net trained on other inputs ({'; '.join(diff)}): give another "
+                             f"--out, or remove {where} to train it again")
+
+
+def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout, *, device: str = "cpu",
+                  progress: bool = True, log: Log = print) -> Learner:
+    """Train the configuration's learner on ``split``, or reuse the one trained on the same inputs.
+
+    The learner's folder (``layout.net_dir``) records the fingerprint of its inputs in
+    ``net.json`` before training starts, so that a killed training resumes from its checkpoint
+    only with the same inputs. A finished or half-trained learner of other inputs stops the run
+    with :class:`InputsMismatch` (nothing is overwritten).
+    """
+    net_dir = layout.net_dir
+    learner = learner_from_config(cfg, run_dir=net_dir, device=device, progress=progress)
+    inputs = learner_inputs(learner, frames, split)
+    stored = _read_json(layout.net_json)
+    if stored is not None or (net_dir / "featurenet.pt").is_file() or (net_dir / "checkpoint.pt").is_file():
+        _check_same_inputs(stored.get("inputs") if stored else None, inputs, net_dir)
+    if (net_dir / "featurenet.pt").is_file():
+        log(f"[{split.name}] network: reusing {net_dir / 'featurenet.pt'} (same inputs)")
+        return load_learner(net_dir)
+    net_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(layout.net_json, {"inputs": inputs, "split": split.name})
+    with scratch_dir(layout.root, "frames") as tmp:
+        train_fs, valid_fs = (part_frames(frames, ids, tmp / f"{name}.npy")
+                              for name, ids in (("train", split.train), ("valid", split.valid)))
+        log(f"[{split.name}] training {cfg.network.activation} MLP {cfg.network.hidden} with "
+            f"{cfg.training.optimizer} on {len(train_fs.X)} frames ({len(split.train)} tracks)")
+        t0 = time.perf_counter()
+        learner.fit(train_fs, valid_fs)
+        seconds = time.perf_counter() - t0
+        del train_fs, valid_fs  # release the memory maps before the folder goes
+    learner.save(net_dir)
+    atomic_write_json(net_dir / "train_result.json", {**_asdict(learner.train_result_), "wall_seconds": seconds})
+    log(f"[{split.name}] network trained in {seconds:.1f} s: {learner.training_summary()}")
+    return learner
+
+
+def train_network(cfg: Config, frames: FrameSet, split: Split, net_dir: str | Path, **kwargs: Any) -> Learner:
+    """:func:`train_learner` into the split folder that holds ``net_dir`` (kept for callers)."""
+    return train_learner(cfg, frames, split, SplitLayout(Path(net_dir).parent), **kwargs)
+
+
+# -- feature cells -----------------------------------------------------------------------------
+def _cell_inputs(base: dict[str, Any], cfg: Config, split: Split, spec: FeatureSpec) -> dict[str, Any]:
+    return {"format": FINGERPRINT_FORMAT, "features": digest(base),
+            "split": {"id": split.name, "parts": split_digest(split.parts)},
+            "cell": asdict(spec), "forest": dict(asdict(cfg.forest)), "frames": _time_base(cfg)}
+
+
+def _cell_is_current(path: Path, inputs: dict[str, Any], log: Log, split: Split, name: str) -> dict[str, Any] | None:
+    """The stored record of a cell when it was made from ``inputs``; else None (with a log line)."""
+    record = _read_json(path)
+    if record is None:
+        return None
+    diff = differences(record.get("inputs"), inputs)
+    if not diff:
+        return record
+    log(f"[{split.name}] {name}: recomputing, the stored cell was made from other inputs ({'; '.join(diff)})")
+    return None
+
+
+def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Sequence[int] | None, split: Split,
+                   layout: SplitLayout | str | Path, cells: Sequence[FeatureSpec], *,
+                   inputs: dict[str, Any] | None = None, experiment: dict[str, Any] | None = None,
+                   log: Log = print) -> dict[str, dict[str, Any]]:
+    """Forest + vote for every feature cell; one JSON per cell, current cells are reused.
+
+    Parameters
+    ----------
+    features : features of (at least) every track of the split: all feature layers
+        concatenated when ``widths`` is given, else one feature matrix (a baseline) whose
+        cells must use ``layers="all"``
+    widths : the learner's feature layers (name → width, or widths of ``"1"``…), None for a baseline
+    split : the forest is fit on train + valid tracks and tested on the test tracks
+    layout : the split's folder
+    inputs : the fingerprint of what made ``features`` (a learner's, or a baseline's); each
+        cell record stores it with the split, cell and forest settings
+    experiment : what the cells belong to (table, dataset, net, method, units), stored in each
+    """
+    from mirlearn.classify import evaluate_tracks, vote, write_predictions
+    from mirlearn.runs import git_commit, package_versions
+
+    layout = layout if isinstance(layout, SplitLayout) else SplitLayout(Path(layout))
+    base = inputs if inputs is not None else {"features": frames_digest(features)}
+    results: dict[str, dict[str, Any]] = {}
+    provenance = {"settings": cfg.to_dict(), "versions": package_versions(), "git_commit": git_commit()}
+    for spec in cells:
+        path = layout.cell_json(spec.name)
+        cell_inputs = _cell_inputs(base, cfg, split, spec)
+        record = _cell_is_current(path, cell_inputs, log, split, spec.name)
+        if record is not None:
+            results[spec.name] = record
+            continue
+        t0 = time.perf_counter()
+        fs = cell_features(features, widths, spec, **_time_base(cfg))
+        t_feat = time.perf_counter() - t0
+        fit_fs, test_fs = fit_and_test_parts(fs, split)
+        t0 = time.perf_counter()
+        forest = make_forest(cfg).fit(fit_fs)
+        t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        frame_proba = forest.predict_frames(test_fs)
+        t_pred = time.perf_counter() - t0
+        track_pred, track_scores = vote(frame_proba, test_fs.offsets, len(test_fs.tracks.classes))
+        m = evaluate_tracks(test_fs.tracks.y, track_pred, test_fs.tracks.classes,
+                            frame_true=test_fs.frame_labels(), frame_pred=frame_proba.argmax(1))
+        write_predictions(layout.predictions_csv(spec.name), test_fs.tracks.ids, test_fs.tracks.y,
+                          track_pred, track_scores, test_fs.tracks.classes)
+        n_rows = int(forest.n_train_frames_)
+        record = {"cell": spec.name, "layers": spec.layers, "aggregate": spec.aggregate, "split": split.name,
+                  "experiment": dict(experiment or {}), "metrics": m.to_dict(), "n_fit_rows": len(fit_fs.X),
+                  "n_forest_rows": n_rows, "n_test_rows": len(test_fs.X), "dim": fs.dim,
+                  "timings": {"features_s": t_feat, "forest_fit_s": t_fit, "forest_predict_s": t_pred},
+                  "split_sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+                  "inputs": cell_inputs, **provenance}
+        atomic_write_json(path, record)
+        results[spec.name] = record
+        log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  frame acc {m.frame_accuracy:6.1%}"
+            f"  (forest fit {t_fit:.1f} s on {n_rows} × {fs.dim})")
+    return results
+
+
+# -- one split, many splits --------------------------------------------------------------------
+@dataclass
+class SplitOutcome:
+    """What one split produced: the cells' metrics and the stage timings (s)."""
+
+    split: str
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout | str | Path, *, device: str = "cpu",
+              progress: bool = True, keep_features: bool = False, learner: Learner | None = None,
+              experiment: dict[str, Any] | None = None, log: Log = print) -> SplitOutcome:
+    """Train the configuration's learner on one split and evaluate every feature cell.
+
+    Parameters
+    ----------
+    cfg : the experiment configuration
+    frames : raw frames of (at least) every track of the split
+    split : train / valid / test track ids
+    layout : the split's folder; results of the same inputs found there are reused
+    keep_features : keep the all-layer activations on disk after the cells are done
+    learner : an already trained learner to evaluate (no training then)
+    experiment : stored in every cell record (see :func:`evaluate_cells`)
+    """
+    layout = layout if isinstance(layout, SplitLayout) else SplitLayout(Path(layout))
+    layout.root.mkdir(parents=True, exist_ok=True)
+    clean_scratch(layout.root)
+    outcome = SplitOutcome(split=split.name)
+    t0 = time.perf_counter()
+    if learner is None:
+        learner = train_learner(cfg, frames, split, layout, device=device, progress=progress, log=log)
+        inputs = learner_inputs(learner, frames, split)
+    else:
+        inputs = _weights_inputs(learner)
+    outcome.timings["train_s"] = time.perf_counter() - t0
+    tr = _read_json(layout.net_dir / "train_result.json")
+    outcome.train = tr or {}
+
+    cells = cells_of(cfg)
+    base_digest = inputs
+    todo = [c for c in cells if _read_current(layout, c, _cell_inputs(base_digest, cfg, split, c)) is None]
+    if todo:
+        t0 = time.perf_counter()
+        feat_path = layout.features_file
+        all_layers = split_activations(learner, frames, split, feat_path)
+        outcome.timings["features_s"] = time.perf_counter() - t0
+        evaluate_cells(cfg, all_layers, learner.feature_layers_, split, layout, todo, inputs=inputs,
+                       experiment=experiment, log=log)
+        del all_layers
+        if not keep_features:
+            feat_path.unlink(missing_ok=True)
+    for spec in cells:
+        outcome.cells[spec.name] = json.loads(layout.cell_json(spec.name).read_text())
+    return outcome
+
+
+def _read_current(layout: SplitLayout, spec: FeatureSpec, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    record = _read_json(layout.cell_json(spec.name))
+    return record if record is not None and not differences(record.get("inputs"), inputs) else None
+
+
+def summarize(outcomes: Sequence[SplitOutcome], cells: Sequence[FeatureSpec]) -> dict[str, Any]:
+    """Mean ± std (over splits) of the track accuracy of every cell."""
+    table: dict[str, Any] = {}
+    for spec in cells:
+        accs = [o.cells[spec.name]["metrics"]["accuracy"] for o in outcomes]
+        table[spec.name] = {"layers": spec.layers, "aggregate": spec.aggregate,
+                            "mean": float(np.mean(accs)), "std": float(np.std(accs)) if len(accs) > 1 else 0.0,
+                            "per_split": accs}
+    return table
+
+
+def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequence[bool]) -> str:
+    """Track accuracy (%) as a text table: rows = layers, columns = frames / aggregated."""
+    head = ["layer"] + ["aggregated" if a else "frames" for a in aggregate]
+    rows = []
+    for layer in layers:
+        row = [layer]
+        for a in aggregate:
+            cell = summary[f"layer-{layer}_{'agg' if a else 'frames'}"]
+            row.append(f"{100 * cell['mean']:.1f}" + (f" ± {100 * cell['std']:.1f}" if len(cell["per_split"]) > 1 else ""))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def run_protocol(cfg: Config, frames: FrameSet, splits: Sequence[Split], out_dir: str | Path | RunLayout, *,
+                 device: str = "cpu", progress: bool = True, log: Log = print) -> dict[str, Any]:
+    """Run :func:`run_split` on every split and write ``results.json`` with the summary."""
+    run = out_dir if isinstance(out_dir, RunLayout) else RunLayout(out_dir)
+    outcomes = [run_split(cfg, frames, split, run.split(split.name), device=device, progress=progress, log=log)
+                for split in splits]
+    cells = cells_of(cfg)
+    summary = summarize(outcomes, cells)
+    result = {"config": cfg.name, "splits": [o.split for o in outcomes], "summary": summary,
+              "timings": [o.timings for o in outcomes], "train": [o.train for o in outcomes]}
+    atomic_write_json(run.results_json, result)
+    return result
+
+
+# -- transfer and baselines --------------------------------------------------------------------
+def transfer(cfg: Config, learner_dir: str | Path, frames: FrameSet, split: Split, layout: SplitLayout, *,
+             experiment: dict[str, Any] | None = None, log: Log = print) -> dict[str, dict[str, Any]]:
+    """A trained learner as a feature extractor on another dataset: every cell on ``split``.
+
+    The learner is not retrained: its features of ``frames`` (the other dataset) feed the same
+    cells, forests and votes, trained on the split's train + valid tracks.
+    """
+    cells = cells_of(cfg)
+    learner = load_learner(learner_dir)
+    net = _read_json(Path(learner_dir) / "net.json")
+    inputs = {"net": net["inputs"] if net else _weights_inputs(learner),
+              "data": frames_digest(frames, split.ids)}
+    if all(_read_current(layout, c, _cell_inputs(inputs, cfg, split, c)) is not None for c in cells):
+        return {c.name: json.loads(layout.cell_json(c.name).read_text()) for c in cells}
+    layout.root.mkdir(parents=True, exist_ok=True)
+    clean_scratch(layout.root)
+    ids = list(split.train) + list(split.valid) + list(split.test)
+    feats = learner.transform(frames.subset(ids), layers="all", out=layout.features_file)
+    out = evaluate_cells(cfg, feats, learner.feature_layers_, split, layout, cells, inputs=inputs,
+                         experiment=experiment, log=log)
+    del feats
+    layout.features_file.unlink(missing_ok=True)
+    return out
+
+
+def baseline_features(kind: str, frames: FrameSet, split: Split) -> FrameSet:
+    """MFCC frames as they are; PMSC = log-mel frames whitened by a PCA fit on training tracks."""
+    if kind == "mfcc":
+        return frames
+    from mirlearn.features.baselines import PMSC
+
+    pmsc = PMSC().fit(frames.X, rows=frames.frame_rows(list(split.train)))
+    import dataclasses
+
+    return dataclasses.replace(frames, X=pmsc.transform(frames.X))
+
+
+def run_baseline(cfg: Config, kind: str, frames: FrameSet, split: Split, layout: SplitLayout, *,
+                 experiment: dict[str, Any] | None = None, log: Log = print) -> dict[str, dict[str, Any]]:
+    """A hand-crafted baseline (``"mfcc"`` or ``"pmsc"``) → the same aggregation, forest and vote."""
+    cells = [c for c in cells_of(cfg) if c.layers == "all"]
+    ids = list(split.train) + list(split.valid) + list(split.test)
+    inputs = {"baseline": kind, "data": frames_digest(frames, ids)}
+    if all(_read_current(layout, c, _cell_inputs(inputs, cfg, split, c)) is not None for c in cells):
+        return {c.name: json.loads(layout.cell_json(c.name).read_text()) for c in cells}
+    feats = baseline_features(kind, frames.subset(ids), split)
+    return evaluate_cells(cfg, feats, None, split, layout, cells, inputs=inputs, experiment=experiment, log=log)
+
+
+# -- one model for `predict` -------------------------------------------------------------------
+def fit_model(cfg: Config, frames: FrameSet, split: Split, model_dir: str | Path, *, frame_settings: Any = None,
+              device: str = "cpu", progress: bool = True, info: dict[str, Any] | None = None,
+              log: Log = print):
+    """Train the learner of ``split`` and the forest of the configuration's predict features.
+
+    Returns ``(model, metrics)``: the :class:`~mirlearn.model.GenreModel` (learner + forest),
+    saved to ``model_dir``, and the track metrics of its forest on the split's test tracks.
+    Large frame and feature matrices stay in memory maps in a scratch folder of ``model_dir``.
+    """
+    from mirlearn.classify import evaluate_tracks
+    from mirlearn.model import GenreModel
+
+    model_dir = Path(model_dir)
+    learner = learner_from_config(cfg, run_dir=model_dir, device=device, progress=progress)
+    t0 = time.perf_counter()
+    clean_scratch(model_dir.parent)
+    with scratch_dir(model_dir.parent, "frames") as tmp:
+        learner.fit(part_frames(frames, split.train, tmp / "train.npy"),
+                    part_frames(frames, split.valid, tmp / "valid.npy"))
+    log(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
+    f = cfg.features
+    spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)
+    with scratch_dir(model_dir.parent, "features") as tmp:
+        # As run_split: frames and activations stay on disk when large, the forest's parts are views.
+        all_layers = split_activations(learner, frames, split, tmp / "features-all.f32")
+        fit, test = fit_and_test_parts(cell_features(all_layers, learner.feature_layers_, spec, **_time_base(cfg)),
+                                       split)
+        forest = make_forest(cfg).fit(fit)
+        m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
+        del all_layers, fit, test  # release the memory maps before the folder goes
+    model = GenreModel(learner, forest, spec, frame_settings, {**(info or {}), "test_track_accuracy": m.accuracy})
+    model.save(model_dir)
+    atomic_write_json(model_dir / "net.json", {"inputs": learner_inputs(learner, frames, split), "split": split.name})
+    return model, m
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj):
+        return json.loads(json.dumps(dataclasses.asdict(obj), default=lambda o: o.tolist()
+                                     if isinstance(o, np.ndarray) else float(o)))
+    return dict(obj)
