@@ -1,9 +1,12 @@
-"""A trained genre model: feature net + forest on one feature choice, for new audio.
+"""A genre model: a feature learner + a forest on one feature choice, fit once, used on new audio.
+
+>>> model = GenreModel.from_config(load_config("demo")).fit(frames, split)   # doctest: +SKIP
+>>> model.save("runs/x/model"); GenreModel.load("runs/x/model").predict_files(["song.wav"])  # doctest: +SKIP
 
 Saved as a folder::
 
     model.json        classes, feature choice, frame settings, provenance
-    featurenet.pt     standardiser + MLP (see :class:`mirlearn.learner.FeatureLearner`)
+    featurenet.pt     the learner (see :mod:`mirlearn.learners`)
     forest.joblib     the Random Forest over those features
 """
 
@@ -20,19 +23,20 @@ from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import AudioError, MirlearnError
 from mirlearn.features.frameset import FrameSet
 from mirlearn.io import atomic_path, atomic_write_json
-from mirlearn.learner import FeatureLearner, FeatureSpec
+from mirlearn.learners import FeatureSpec, Learner, learner_from_config, load_learner
 
 AUDIO_SUFFIXES = (".wav", ".au", ".flac", ".ogg", ".oga", ".mp3", ".aac", ".m4a", ".aiff", ".aif", ".opus")
 
 
 def frames_of_files(paths: Sequence[str | Path], frame_settings: Any, *, max_seconds: float | None = None,
                     skip_bad: bool = False) -> tuple[FrameSet, list[tuple[Path, str]]]:
-    """Decode files and compute their |FFT| frames in memory (no labels, no cache).
+    """Decode files and compute their frames (of ``frame_settings.kind``) in memory, no labels, no cache.
 
-    Returns the FrameSet (labels are empty strings) and the files that failed with causes.
+    Returns the FrameSet (labels are empty strings; its time base is that of the settings) and
+    the files that failed with their causes.
     """
     from mirlearn.audio import load
-    from mirlearn.features.spectral import frames as compute_frames
+    from mirlearn.features.representations import frames as compute_frames
 
     mats, tracks, bad = [], [], []
     for p in paths:
@@ -50,8 +54,9 @@ def frames_of_files(paths: Sequence[str | Path], frame_settings: Any, *, max_sec
         mats.append(F)
         tracks.append(Track(str(p), p.resolve(), ""))
     lengths = [len(m) for m in mats]
-    X = np.concatenate(mats) if mats else np.zeros((0, frame_settings.n_fft // 2 + 1), np.float32)
-    return FrameSet(X, np.concatenate([[0], np.cumsum(lengths)]), TrackTable(tracks)), bad
+    X = np.concatenate(mats) if mats else np.zeros((0, frame_settings.dim), np.float32)
+    return FrameSet(X, np.concatenate([[0], np.cumsum(lengths)]), TrackTable(tracks),
+                    time_base=frame_settings.time_base), bad
 
 
 def expand_audio_paths(items: Iterable[str | Path]) -> list[Path]:
@@ -74,32 +79,69 @@ class GenreModel:
 
     Attributes
     ----------
-    learner : the trained feature network
-    forest : a fitted :class:`mirlearn.classify.TrackForestClassifier`
-    spec : which features the forest was trained on
-    frame_settings : :class:`mirlearn.features.spectral.FrameSettings` of the training frames
+    learner : the feature learner (fitted by :meth:`fit`, or loaded)
+    forest : a :class:`mirlearn.classify.TrackForestClassifier`
+    spec : which features the forest is trained on
+    frame_settings : :class:`mirlearn.features.settings.FrameSettings` of the training frames
     info : provenance (config name, dataset, split, accuracy on that split's test part)
     """
 
-    learner: FeatureLearner
+    learner: Learner
     forest: Any
     spec: FeatureSpec
     frame_settings: Any
     info: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, cfg: Any, **learner_options: Any) -> "GenreModel":
+        """An unfitted model of a configuration: its learner, its forest, its predict features.
+
+        ``learner_options`` are runtime options of the learner (``run_dir``, ``device``, ``progress``).
+        """
+        from mirlearn.pipeline import make_forest
+
+        f = cfg.features
+        return cls(learner_from_config(cfg, **learner_options), make_forest(cfg),
+                   FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds),
+                   cfg.frames, {"config": cfg.name, "max_seconds": cfg.frames.max_seconds})
+
+    def fit(self, frames: FrameSet, split: Any, *, work_dir: str | Path | None = None) -> "GenreModel":
+        """Train the learner on ``split``'s training tracks (early stopping on its validation
+        tracks), then the forest on the features of training + validation tracks.
+
+        Parameters
+        ----------
+        frames : raw frames of (at least) the split's tracks, in RAM or memory-mapped
+        split : a :class:`mirlearn.datasets.splits.Split`; its test tracks are scored and the
+            track accuracy is kept in ``info["test_track_accuracy"]`` (``metrics_`` holds all)
+        work_dir : where large temporaries go (memory maps in a scratch folder removed
+            afterwards; default: a system temporary folder)
+        """
+        import tempfile
+
+        from mirlearn.pipeline import fit_model
+
+        if work_dir is None:
+            with tempfile.TemporaryDirectory(prefix="mirlearn-") as tmp:
+                self.metrics_ = fit_model(self, frames, split, Path(tmp))
+        else:
+            self.metrics_ = fit_model(self, frames, split, Path(work_dir))
+        self.info = {**self.info, "split": split.name, "test_track_accuracy": self.metrics_.accuracy}
+        return self
 
     @property
     def classes(self) -> list[str]:
         return list(self.learner.classes_)
 
     def features(self, frames: FrameSet, spec: FeatureSpec | None = None) -> FrameSet:
-        """Features of raw frames for ``spec`` (default: the model's own)."""
+        """Features of raw frames for ``spec`` (default: the model's own); windows use the
+        frames' own time base."""
         from mirlearn.features.aggregate import aggregate_frameset
 
         spec = spec or self.spec
         fs = self.learner.transform(frames, layers=spec.layers)
         if spec.aggregate:
-            fs = aggregate_frameset(fs, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds,
-                                    sr=self.frame_settings.sr, hop_length=self.frame_settings.hop_length)
+            fs = aggregate_frameset(fs, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds)
         return fs
 
     def predict_files(self, paths: Sequence[str | Path], *, skip_bad: bool = False
@@ -138,13 +180,13 @@ class GenreModel:
     def load(cls, path: str | Path) -> "GenreModel":
         import joblib
 
-        from mirlearn.features.spectral import FrameSettings
+        from mirlearn.features.settings import FrameSettings
 
         path = Path(path)
         if not (path / "model.json").is_file():
             raise MirlearnError(f"{path} is not a mirlearn model folder (no model.json); "
                                 "`mirlearn train` writes one into its run directory under model/")
         meta = json.loads((path / "model.json").read_text())
-        learner = FeatureLearner.load(path)
+        learner = load_learner(path)
         forest = joblib.load(path / "forest.joblib")
         return cls(learner, forest, FeatureSpec(**meta["features"]), FrameSettings(**meta["frames"]), meta["info"])

@@ -68,9 +68,10 @@ def make_forest(cfg: Config):
                                  n_jobs=fc.n_jobs, random_state=fc.seed)
 
 
-def _time_base(cfg: Config) -> dict[str, int]:
-    """Sample rate and hop of the configuration's frames, for aggregation (Hz, samples)."""
-    return {"sr": int(cfg.frames.sr), "hop_length": int(cfg.frames.hop_length)}
+def _time_base(frames: FrameSet) -> dict[str, Any]:
+    """Sample rate and hop of frames (Hz, samples), as a cell's fingerprint records them."""
+    tb = frames.time_base
+    return {"sr": None, "hop_length": None} if tb is None else {"sr": int(tb.sr), "hop_length": int(tb.hop_length)}
 
 
 # -- frames of a split, bounded memory ---------------------------------------------------------
@@ -143,7 +144,7 @@ def _check_same_inputs(stored: dict[str, Any] | None, current: dict[str, Any], w
 
 
 def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout, *, device: str = "cpu",
-                  progress: bool = True, log: Log = print) -> Learner:
+                  progress: bool = True, experiment: dict[str, Any] | None = None, log: Log = print) -> Learner:
     """Train the configuration's learner on ``split``, or reuse the one trained on the same inputs.
 
     The learner's folder (``layout.net_dir``) records the fingerprint of its inputs in
@@ -161,7 +162,7 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
         log(f"[{split.name}] network: reusing {net_dir / 'featurenet.pt'} (same inputs)")
         return load_learner(net_dir)
     net_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(layout.net_json, {"inputs": inputs, "split": split.name})
+    atomic_write_json(layout.net_json, {"inputs": inputs, "split": split.name, **(experiment or {})})
     with scratch_dir(layout.root, "frames") as tmp:
         train_fs, valid_fs = (part_frames(frames, ids, tmp / f"{name}.npy")
                               for name, ids in (("train", split.train), ("valid", split.valid)))
@@ -172,7 +173,7 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
         seconds = time.perf_counter() - t0
         del train_fs, valid_fs  # release the memory maps before the folder goes
     learner.save(net_dir)
-    atomic_write_json(net_dir / "train_result.json", {**_asdict(learner.train_result_), "wall_seconds": seconds})
+    atomic_write_json(layout.train_result_json, {**_asdict(learner.train_result_), "wall_seconds": seconds})
     log(f"[{split.name}] network trained in {seconds:.1f} s: {learner.training_summary()}")
     return learner
 
@@ -183,10 +184,12 @@ def train_network(cfg: Config, frames: FrameSet, split: Split, net_dir: str | Pa
 
 
 # -- feature cells -----------------------------------------------------------------------------
-def _cell_inputs(base: dict[str, Any], cfg: Config, split: Split, spec: FeatureSpec) -> dict[str, Any]:
+def _cell_inputs(base: dict[str, Any], cfg: Config, split: Split, spec: FeatureSpec, frames: FrameSet
+                 ) -> dict[str, Any]:
+    """The fingerprint of a cell: what made its features, the split, the cell, the forest."""
     return {"format": FINGERPRINT_FORMAT, "features": digest(base),
             "split": {"id": split.name, "parts": split_digest(split.parts)},
-            "cell": asdict(spec), "forest": dict(asdict(cfg.forest)), "frames": _time_base(cfg)}
+            "cell": asdict(spec), "forest": dict(asdict(cfg.forest)), "frames": _time_base(frames)}
 
 
 def _cell_is_current(path: Path, inputs: dict[str, Any], log: Log, split: Split, name: str) -> dict[str, Any] | None:
@@ -228,13 +231,13 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
     provenance = {"settings": cfg.to_dict(), "versions": package_versions(), "git_commit": git_commit()}
     for spec in cells:
         path = layout.cell_json(spec.name)
-        cell_inputs = _cell_inputs(base, cfg, split, spec)
+        cell_inputs = _cell_inputs(base, cfg, split, spec, features)
         record = _cell_is_current(path, cell_inputs, log, split, spec.name)
         if record is not None:
             results[spec.name] = record
             continue
         t0 = time.perf_counter()
-        fs = cell_features(features, widths, spec, **_time_base(cfg))
+        fs = cell_features(features, widths, spec)
         t_feat = time.perf_counter() - t0
         fit_fs, test_fs = fit_and_test_parts(fs, split)
         t0 = time.perf_counter()
@@ -294,17 +297,18 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     outcome = SplitOutcome(split=split.name)
     t0 = time.perf_counter()
     if learner is None:
-        learner = train_learner(cfg, frames, split, layout, device=device, progress=progress, log=log)
+        learner = train_learner(cfg, frames, split, layout, device=device, progress=progress,
+                                experiment=experiment, log=log)
         inputs = learner_inputs(learner, frames, split)
     else:
         inputs = _weights_inputs(learner)
     outcome.timings["train_s"] = time.perf_counter() - t0
-    tr = _read_json(layout.net_dir / "train_result.json")
+    tr = _read_json(layout.train_result_json)
     outcome.train = tr or {}
 
     cells = cells_of(cfg)
     base_digest = inputs
-    todo = [c for c in cells if _read_current(layout, c, _cell_inputs(base_digest, cfg, split, c)) is None]
+    todo = [c for c in cells if _read_current(layout, c, _cell_inputs(base_digest, cfg, split, c, frames)) is None]
     if todo:
         t0 = time.perf_counter()
         feat_path = layout.features_file
@@ -378,7 +382,7 @@ def transfer(cfg: Config, learner_dir: str | Path, frames: FrameSet, split: Spli
     net = _read_json(Path(learner_dir) / "net.json")
     inputs = {"net": net["inputs"] if net else _weights_inputs(learner),
               "data": frames_digest(frames, split.ids)}
-    if all(_read_current(layout, c, _cell_inputs(inputs, cfg, split, c)) is not None for c in cells):
+    if all(_read_current(layout, c, _cell_inputs(inputs, cfg, split, c, frames)) is not None for c in cells):
         return {c.name: json.loads(layout.cell_json(c.name).read_text()) for c in cells}
     layout.root.mkdir(parents=True, exist_ok=True)
     clean_scratch(layout.root)
@@ -395,12 +399,10 @@ def baseline_features(kind: str, frames: FrameSet, split: Split) -> FrameSet:
     """MFCC frames as they are; PMSC = log-mel frames whitened by a PCA fit on training tracks."""
     if kind == "mfcc":
         return frames
-    from mirlearn.features.baselines import PMSC
+    from mirlearn.features.representations.pmsc import PMSC
 
     pmsc = PMSC().fit(frames.X, rows=frames.frame_rows(list(split.train)))
-    import dataclasses
-
-    return dataclasses.replace(frames, X=pmsc.transform(frames.X))
+    return frames.with_rows(pmsc.transform(frames.X), kind="pmsc")
 
 
 def run_baseline(cfg: Config, kind: str, frames: FrameSet, split: Split, layout: SplitLayout, *,
@@ -409,47 +411,37 @@ def run_baseline(cfg: Config, kind: str, frames: FrameSet, split: Split, layout:
     cells = [c for c in cells_of(cfg) if c.layers == "all"]
     ids = list(split.train) + list(split.valid) + list(split.test)
     inputs = {"baseline": kind, "data": frames_digest(frames, ids)}
-    if all(_read_current(layout, c, _cell_inputs(inputs, cfg, split, c)) is not None for c in cells):
+    if all(_read_current(layout, c, _cell_inputs(inputs, cfg, split, c, frames)) is not None for c in cells):
         return {c.name: json.loads(layout.cell_json(c.name).read_text()) for c in cells}
     feats = baseline_features(kind, frames.subset(ids), split)
     return evaluate_cells(cfg, feats, None, split, layout, cells, inputs=inputs, experiment=experiment, log=log)
 
 
 # -- one model for `predict` -------------------------------------------------------------------
-def fit_model(cfg: Config, frames: FrameSet, split: Split, model_dir: str | Path, *, frame_settings: Any = None,
-              device: str = "cpu", progress: bool = True, info: dict[str, Any] | None = None,
-              log: Log = print):
-    """Train the learner of ``split`` and the forest of the configuration's predict features.
+def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, *, log: Log = print):
+    """Fit a :class:`~mirlearn.model.GenreModel`'s learner on ``split`` and its forest on the
+    features of the split's training + validation tracks; returns the test-track metrics.
 
-    Returns ``(model, metrics)``: the :class:`~mirlearn.model.GenreModel` (learner + forest),
-    saved to ``model_dir``, and the track metrics of its forest on the split's test tracks.
-    Large frame and feature matrices stay in memory maps in a scratch folder of ``model_dir``.
+    Large frame and feature matrices stay in memory maps in a scratch folder of ``work_dir``
+    (removed afterwards, or by the next run after a kill).
     """
     from mirlearn.classify import evaluate_tracks
-    from mirlearn.model import GenreModel
 
-    model_dir = Path(model_dir)
-    learner = learner_from_config(cfg, run_dir=model_dir, device=device, progress=progress)
+    work_dir = Path(work_dir)
+    learner = model.learner
     t0 = time.perf_counter()
-    clean_scratch(model_dir.parent)
-    with scratch_dir(model_dir.parent, "frames") as tmp:
+    with scratch_dir(work_dir, "frames") as tmp:
         learner.fit(part_frames(frames, split.train, tmp / "train.npy"),
                     part_frames(frames, split.valid, tmp / "valid.npy"))
     log(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
-    f = cfg.features
-    spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)
-    with scratch_dir(model_dir.parent, "features") as tmp:
+    with scratch_dir(work_dir, "features") as tmp:
         # As run_split: frames and activations stay on disk when large, the forest's parts are views.
         all_layers = split_activations(learner, frames, split, tmp / "features-all.f32")
-        fit, test = fit_and_test_parts(cell_features(all_layers, learner.feature_layers_, spec, **_time_base(cfg)),
-                                       split)
-        forest = make_forest(cfg).fit(fit)
-        m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
+        fit, test = fit_and_test_parts(cell_features(all_layers, learner.feature_layers_, model.spec), split)
+        model.forest.fit(fit)
+        m = evaluate_tracks(test.tracks.y, model.forest.predict(test), test.tracks.classes)
         del all_layers, fit, test  # release the memory maps before the folder goes
-    model = GenreModel(learner, forest, spec, frame_settings, {**(info or {}), "test_track_accuracy": m.accuracy})
-    model.save(model_dir)
-    atomic_write_json(model_dir / "net.json", {"inputs": learner_inputs(learner, frames, split), "split": split.name})
-    return model, m
+    return m
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -62,6 +62,16 @@ class SplitLayout:
         return self.net_dir / "net.json"
 
     @property
+    def train_log(self) -> Path:
+        """One row per epoch (or Hessian-Free step) of the learner's training."""
+        return self.net_dir / "train_log.csv"
+
+    @property
+    def train_result_json(self) -> Path:
+        """How the learner's training ended (best epoch, validation loss and accuracy, time)."""
+        return self.net_dir / "train_result.json"
+
+    @property
     def cells_dir(self) -> Path:
         return self.root / "cells"
 
@@ -160,7 +170,9 @@ class RunLayout:
         """Every folder of a trained (or training) learner, sorted."""
         if not self.root.is_dir():
             return []
-        return sorted(p for p in self.root.rglob("net") if p.is_dir() and _SCRATCH not in p.parts)
+        marks = ("net.json", "train_log.csv", "train_result.json", "featurenet.pt")
+        return sorted(p for p in self.root.rglob("net") if p.is_dir() and _SCRATCH not in p.parts
+                      and any((p / m).is_file() for m in marks))
 
 
 # -- temporaries that a kill cannot leave behind for good ------------------------------------

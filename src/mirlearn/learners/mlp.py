@@ -208,8 +208,6 @@ class MLPLearner(Learner):
         -------
         FrameSet with ``X`` of shape ``(n_frames, sum of the chosen widths)``, float32
         """
-        import dataclasses
-
         self._check_fitted()
         sel = tuple(int(n) for n in self.select(layers))
         dim = int(sum(self.widths_[k - 1] for k in sel))
@@ -229,7 +227,7 @@ class MLPLearner(Learner):
         else:
             Y = np.empty((n, dim), dtype=np.float32)
             self._fill(frames.X, Y, sel, batch_size)
-        return dataclasses.replace(frames, X=Y, offsets=frames.offsets.copy())
+        return frames.with_rows(Y, kind="features")
 
     def _fill(self, X: np.ndarray, Y: np.ndarray, layers: tuple[int, ...], batch_size: int) -> None:
         import torch
