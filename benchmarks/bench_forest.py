@@ -121,8 +121,8 @@ def prepare_features(data: str, cache: Path, *, epochs: int = 4, synth_clips: in
     from mirlearn.datasets import load_dataset
     from mirlearn.datasets.splits import make_splits
     from mirlearn.features.cache import extract_frames
-    from mirlearn.features.spectral import FrameSettings
-    from mirlearn.learner import FeatureLearner
+    from mirlearn.features.settings import FrameSettings
+    from mirlearn.learners import MLPLearner
 
     torch.set_num_threads(2)
     t0 = time.perf_counter()
@@ -145,7 +145,7 @@ def prepare_features(data: str, cache: Path, *, epochs: int = 4, synth_clips: in
     fs = extract_frames(tracks, FrameSettings(sr=f.sr, n_fft=f.n_fft, hop_length=f.hop_length),
                         cache_dir=frames_cache, progress=False)
     split = make_splits(tracks, n_splits=1, seed=SEED)[0]
-    learner = FeatureLearner.from_config(cfg, progress=False).fit(fs.subset(split.train), fs.subset(split.valid))
+    learner = MLPLearner.from_config(cfg, progress=False).fit(fs.subset(split.train), fs.subset(split.valid))
     for name, ids in (("fit", list(split.train) + list(split.valid)), ("test", list(split.test))):
         feats = learner.transform(fs.subset(ids), layers="all")
         np.save(cache / f"{name}_X.npy", np.ascontiguousarray(feats.X, dtype=np.float32))

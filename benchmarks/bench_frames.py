@@ -66,7 +66,7 @@ FORMATS = SHARED_DATA / "formats"
 def ours(path: str | os.PathLike[str]) -> np.ndarray:
     """mirlearn's frames of one file, (n_frames, 513) float32."""
     from mirlearn import audio
-    from mirlearn.features.spectral import magnitude_frames
+    from mirlearn.features.representations.fft import magnitude_frames
 
     y = audio.load(path, sr=SR, mono=True)
     return magnitude_frames(y, n_fft=N_FFT, hop_length=HOP, center=False)
@@ -139,7 +139,7 @@ def _check_agreement(paths: Sequence[str]) -> Checked:
     Raises AssertionError when the frames differ in shape or by more than ``RTOL``.
     """
     from mirlearn import audio
-    from mirlearn.features.spectral import magnitude_frames
+    from mirlearn.features.representations.fft import magnitude_frames
 
     seconds, n_frames, worst = 0.0, 0, 0.0
     readable: list[str] = []
@@ -258,7 +258,7 @@ def _body(section: Section, *, repeats: int, n_synthetic: int, n_real: int) -> N
 
     # (b) synthetic clips, and extract_frames on them
     from mirlearn.features.cache import extract_frames
-    from mirlearn.features.spectral import FrameSettings
+    from mirlearn.features.settings import FrameSettings
 
     with tempfile.TemporaryDirectory(prefix="bench_frames_") as tmp:
         tmp_path = Path(tmp)

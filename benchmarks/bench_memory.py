@@ -18,11 +18,11 @@ the parent's niceness), which reports its own peak:
 
 1. ``extract``: ``extract_frames(n_jobs=2)`` into an empty cache folder (decode + |FFT| in 2
    worker threads, frames appended to ``X.f32`` as they arrive).
-2. ``train-memmap``: one SGD epoch of ``FeatureLearner`` (513-50-50-50-10 ReLU, batch 256,
+2. ``train-memmap``: one SGD epoch of ``MLPLearner`` (513-50-50-50-10 ReLU, batch 256,
    1 torch thread) on FrameSets that are *views* of the memory-mapped cache: training frames
    = the first half of the tracks, validation = the next quarter (no copy anywhere).
-3. ``train-pipeline``: the same, fed as ``mirlearn.experiments.protocol.train_network`` and
-   ``mirlearn train`` feed it: ``protocol.part_frames`` of the training and validation tracks
+3. ``train-pipeline``: the same, fed as ``mirlearn.pipeline.train_learner`` and
+   ``mirlearn train`` feed it: ``pipeline.part_frames`` of the training and validation tracks
    of a stratified 50/25/25 split, which copies them into RAM below 256 MiB and into a
    temporary memory-mapped ``.npy`` above (before 2026-11-21: ``FrameSet.subset`` into RAM).
 
@@ -138,14 +138,14 @@ def child(stage: str, data: Path, cache: Path, n: int) -> dict[str, Any]:
     """Run one stage on the first ``n`` tracks of ``data``; return its peaks (bytes) and time."""
     from mirlearn.datasets.folder import load_folder
     from mirlearn.features.cache import extract_frames
-    from mirlearn.features.spectral import FrameSettings
+    from mirlearn.features.settings import FrameSettings
 
     if stage != "extract":
         import torch
 
         torch.set_num_threads(1)
         from mirlearn.datasets.splits import make_splits
-        from mirlearn.learner import FeatureLearner
+        from mirlearn.learners import MLPLearner
     tracks = _interleaved(load_folder(data), n)
     settings = FrameSettings()
     hwm_reset = _reset_peak()  # the peak of the stage, not of the imports and the folder scan
@@ -154,12 +154,12 @@ def child(stage: str, data: Path, cache: Path, n: int) -> dict[str, Any]:
     with PeakSampler() as sampler:
         fs = extract_frames(tracks, settings, cache_dir=cache, n_jobs=2, progress=False)
         if stage != "extract":
-            learner = FeatureLearner(hidden=HIDDEN, max_epochs=1, patience=1, batch_size=256,
+            learner = MLPLearner(hidden=HIDDEN, max_epochs=1, patience=1, batch_size=256,
                                      seed=0, progress=False)
             if stage == "train-memmap":
                 train, valid = _view(fs, 0, n // 2), _view(fs, n // 2, n // 2 + n // 4)
-            else:  # as mirlearn.experiments.protocol.train_network and `mirlearn train` do
-                from mirlearn.experiments.protocol import part_frames
+            else:  # as mirlearn.pipeline.train_learner and `mirlearn train` do
+                from mirlearn.pipeline import part_frames
 
                 split = make_splits(fs.tracks, n_splits=1, seed=0)[0]
                 parts = Path(cache) / "parts"
@@ -192,7 +192,7 @@ def _run_child(stage: str, data: Path, cache: Path, n: int) -> dict[str, Any]:
 
 
 def _frames_per_clip(seconds: float) -> int:
-    from mirlearn.features.spectral import FrameSettings, frame_count
+    from mirlearn.features.settings import FrameSettings, frame_count
 
     s = FrameSettings()
     return frame_count(int(round(seconds * s.sr)), s)
@@ -282,8 +282,8 @@ def _tabulate(sec: Section, results: dict[tuple[str, int], dict[str, Any]], trac
     add("train 1 epoch on memmap views: peak RSS", "peak_rss", "train-memmap",
         lambda r: f"; of which file-backed (mapped cache pages) up to {r['peak_file'] / MIB:.0f} MiB")
     add("train 1 epoch on memmap views: peak private (RssAnon)", "peak_anon", "train-memmap")
-    add("train 1 epoch via protocol.part_frames (pipeline): peak RSS", "peak_rss", "train-pipeline")
-    add("train 1 epoch via protocol.part_frames (pipeline): peak private (RssAnon)", "peak_anon", "train-pipeline")
+    add("train 1 epoch via pipeline.part_frames (pipeline): peak RSS", "peak_rss", "train-pipeline")
+    add("train 1 epoch via pipeline.part_frames (pipeline): peak private (RssAnon)", "peak_anon", "train-pipeline")
 
     floor = results["train-memmap", n0]["floor"] / MIB
     sec.notes.append(f"Every stage runs in a fresh child process; about {floor:.0f} MiB of each training "
@@ -295,12 +295,12 @@ def _tabulate(sec: Section, results: dict[tuple[str, int], dict[str, Any]], trac
     sec.notes.append("Peak RSS (VmHWM) counts every page of the memory-mapped X.f32 that the epoch "
                      "touched: page cache mapped into the process, which the kernel drops under memory "
                      "pressure. RssAnon (sampled every 10 ms) is the private memory that cannot be dropped.")
-    sec.notes.append("The pipeline rows are how mirlearn.experiments.protocol.train_network and `mirlearn train` "
-                     "(cli.py) feed FeatureLearner.fit: protocol.part_frames copies the training and "
+    sec.notes.append("The pipeline rows are how mirlearn.pipeline.train_learner and `mirlearn train` "
+                     "(cli/run.py) feed MLPLearner.fit: pipeline.part_frames copies the training and "
                      "validation tracks into RAM when they are under 256 MiB, else into a temporary "
                      "memory-mapped .npy (before that fix, FrameSet.subset copied 75 % of the frame "
                      "matrix into private memory: 266 → 2 167 MiB from 100 to 10 000 tracks). "
-                     "FeatureLearner.fit, the Standardizer and "
+                     "MLPLearner.fit, the Standardizer and "
                      "FrameBatches themselves stream from a memmap (per-frame labels and the epoch "
                      "permutation, 16 bytes per frame, are the only arrays that grow with N).")
 

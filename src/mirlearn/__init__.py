@@ -3,7 +3,7 @@
 The main names are importable from the package itself; heavy modules (torch, scikit-learn)
 are imported lazily, on first use, so that ``import mirlearn`` and ``mirlearn --help`` stay fast.
 
->>> from mirlearn import FeatureLearner, TrackForestClassifier, extract_frames, load_dataset
+>>> from mirlearn import MLPLearner, TrackForestClassifier, extract_frames, load_dataset
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ _EXPORTS = {
     "make_splits": "mirlearn.datasets.splits",
     "make_synthetic": "mirlearn.datasets.synthetic",
     "FrameSet": "mirlearn.features.frameset",
-    "FrameSettings": "mirlearn.features.spectral",
+    "FrameSettings": "mirlearn.features.settings",
+    "TimeBase": "mirlearn.features.timebase",
     "extract_frames": "mirlearn.features.cache",
     "aggregate_frameset": "mirlearn.features.aggregate",
-    "FeatureLearner": "mirlearn.learner",
+    "MLPLearner": "mirlearn.learners",
+    "FeatureSpec": "mirlearn.learners",
+    "load_learner": "mirlearn.learners",
     "GenreModel": "mirlearn.model",
     "TrackForestClassifier": "mirlearn.classify",
     "load_config": "mirlearn.config",

@@ -15,7 +15,7 @@ from mirlearn.datasets.synthetic import make_synthetic
 from mirlearn.experiments import sigtia2014 as grid
 from mirlearn.experiments.layout import RunLayout
 from mirlearn.features.cache import extract_frames
-from mirlearn.features.spectral import FrameSettings
+from mirlearn.features.settings import FrameSettings
 
 TINY = {"network": {"hidden": [8, 8, 8]}, "training": {"max_epochs": 2, "max_cg_iters": 8},
         "forest": {"n_estimators": 8, "n_jobs": 1},

@@ -17,7 +17,8 @@ import mirlearn.features.cache as cache
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import AudioError, DatasetError
 from mirlearn.features.cache import cache_key, clear_cache, extract_frames
-from mirlearn.features.spectral import FrameSettings, frame_count, magnitude_frames
+from mirlearn.features.representations.fft import magnitude_frames
+from mirlearn.features.settings import FrameSettings, frame_count
 
 SR = 22050
 SETTINGS = FrameSettings()

@@ -6,7 +6,7 @@ import pytest
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import MirlearnError
 from mirlearn.features.frameset import FrameSet
-from mirlearn.learners import MLPLearner as FeatureLearner
+from mirlearn.learners import MLPLearner
 
 
 def _blobs(rng, n_tracks=12, frames=40, dim=16, n_classes=3):
@@ -23,7 +23,7 @@ def _blobs(rng, n_tracks=12, frames=40, dim=16, n_classes=3):
 def test_fit_transform_save_load(tmp_path, rng):
     fs = _blobs(rng)
     ids = fs.tracks.ids
-    learner = FeatureLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, batch_size=32, max_epochs=30,
+    learner = MLPLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, batch_size=32, max_epochs=30,
                              patience=5, progress=False, run_dir=tmp_path / "net")
     learner.fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     # standardisation lives in the net and comes from the training frames only
@@ -43,14 +43,14 @@ def test_fit_transform_save_load(tmp_path, rng):
     acc = (learner.predict_frames(fs).argmax(1) == fs.frame_labels()).mean()
     assert acc > 0.9
     learner.save(tmp_path / "m")
-    again = FeatureLearner.load(tmp_path / "m")
+    again = MLPLearner.load(tmp_path / "m")
     np.testing.assert_array_equal(again.transform(fs).X, feats.X)
     assert again.classes_ == ["c0", "c1", "c2"]
 
 
 def test_transform_before_fit_is_an_error(rng):
     with pytest.raises(MirlearnError, match="not fitted"):
-        FeatureLearner().transform(_blobs(rng))
+        MLPLearner().transform(_blobs(rng))
 
 
 def test_frame_caps_are_passed_on_and_valid_sample_is_seeded(rng, monkeypatch):
@@ -67,16 +67,16 @@ def test_frame_caps_are_passed_on_and_valid_sample_is_seeded(rng, monkeypatch):
     real = train_mod.train_sgd
     monkeypatch.setattr(train_mod, "train_sgd", spy)
     kw = dict(hidden=(8, 6, 4), lr=0.05, batch_size=32, max_epochs=2, progress=False)
-    FeatureLearner(**kw, frames_per_epoch=64, max_valid_frames=50).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    MLPLearner(**kw, frames_per_epoch=64, max_valid_frames=50).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     assert seen["n_train"] == 320 and seen["fpe"] == 64 and len(seen["valid"]) == 50
     first = seen["valid"]
     # the validation rows are a subset of the validation frames, the same for the same seed
     valid_X = fs.subset(ids[8:]).X
     assert all((valid_X == row).all(1).any() for row in first)
-    FeatureLearner(**kw, frames_per_epoch=64, max_valid_frames=50).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    MLPLearner(**kw, frames_per_epoch=64, max_valid_frames=50).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     np.testing.assert_array_equal(seen["valid"], first)
     # a cap above the data size leaves everything in
-    FeatureLearner(**kw, max_valid_frames=10_000).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    MLPLearner(**kw, max_valid_frames=10_000).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     assert len(seen["valid"]) == 160 and seen["fpe"] is None
 
 
@@ -84,7 +84,7 @@ def test_from_config_carries_the_frame_caps():
     from mirlearn.config import load_config
 
     cfg = load_config("sigtia2014-relu-sgd-500", {"training": {"frames_per_epoch": 1000, "max_valid_frames": 500}})
-    learner = FeatureLearner.from_config(cfg)
+    learner = MLPLearner.from_config(cfg)
     assert learner.frames_per_epoch == 1000 and learner.max_valid_frames == 500
     assert learner.get_params()["frames_per_epoch"] == 1000
 
@@ -92,7 +92,7 @@ def test_from_config_carries_the_frame_caps():
 def test_get_params_set_params_and_clone_follow_scikit_learn(rng):
     from sklearn.base import clone
 
-    learner = FeatureLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, seed=3, progress=False)
+    learner = MLPLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, seed=3, progress=False)
     params = learner.get_params(deep=True)
     assert params["hidden"] == (8, 6, 4) and params["dropout"] == 0.25 and params["seed"] == 3
     assert learner.get_params(deep=False) == params
@@ -110,7 +110,7 @@ def test_a_clone_of_a_fitted_learner_is_unfitted_and_trains_to_the_same_weights(
     fs = _blobs(rng)
     ids = fs.tracks.ids
     kw = dict(hidden=(8, 6, 4), lr=0.05, batch_size=32, max_epochs=3, progress=False)
-    a = FeatureLearner(**kw).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    a = MLPLearner(**kw).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     b = clone(a)
     with pytest.raises(MirlearnError, match="not fitted"):
         b.transform(fs)
@@ -119,7 +119,7 @@ def test_a_clone_of_a_fitted_learner_is_unfitted_and_trains_to_the_same_weights(
 
 
 def test_layers_are_named_and_known_before_fitting():
-    learner = FeatureLearner(hidden=(8, 6, 4))
+    learner = MLPLearner(hidden=(8, 6, 4))
     assert learner.layer_names() == ["1", "2", "3"]
     assert learner.select("all") == ("1", "2", "3") and learner.select(2) == ("2",)
     with pytest.raises(MirlearnError, match="feature layers"):
@@ -131,8 +131,8 @@ def test_load_learner_reads_any_family(tmp_path, rng):
 
     fs = _blobs(rng)
     ids = fs.tracks.ids
-    a = FeatureLearner(hidden=(8, 6, 4), max_epochs=1, progress=False).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
+    a = MLPLearner(hidden=(8, 6, 4), max_epochs=1, progress=False).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     a.save(tmp_path / "m")
     b = load_learner(tmp_path / "m")
-    assert type(b) is FeatureLearner and b.feature_layers_ == {"1": 8, "2": 6, "3": 4}
+    assert type(b) is MLPLearner and b.feature_layers_ == {"1": 8, "2": 6, "3": 4}
     np.testing.assert_array_equal(a.transform(fs).X, b.transform(fs).X)

@@ -169,10 +169,8 @@ class Inputs:
 
 
 def _frame_settings(cfg: Config, kind: str = "fft"):
-    from mirlearn.features.spectral import FrameSettings
-
-    return FrameSettings(sr=cfg.frames.sr, n_fft=cfg.frames.n_fft, hop_length=cfg.frames.hop_length,
-                         center=cfg.frames.center, kind=kind)
+    """The configuration's frame settings for frames of ``kind`` (``fft``, ``mfcc``, ``logmel``)."""
+    return cfg.frames.replace(kind=kind)
 
 
 def plan_grid(inputs: Inputs, *, profile: str, nets: Sequence[NetSpec], user: dict[str, Any] | None,
