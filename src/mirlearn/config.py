@@ -151,10 +151,9 @@ class Config:
             _check(value is None or value >= 1, f"training.{key}", value, "must be a positive number of frames (or unset)")
         _check(len(f.layers) >= 1, "features.layers", f.layers, "must name at least one layer")
         _check(len(f.aggregate) >= 1, "features.aggregate", f.aggregate, "must hold true, false or both")
-        valid_layers = {str(i) for i in range(1, len(n.hidden) + 1)} | {"all"}
-        for key, layers in (("features.layers", f.layers), ("features.predict_layers", [f.predict_layers])):
-            for layer in layers:
-                _check(layer in valid_layers, key, layer, f"is not one of {sorted(valid_layers)}")
+        from mirlearn.learners import check_config_layers  # each learner declares its feature layers
+
+        check_config_layers(self)
         _check(_finite(f.window_seconds) and f.window_seconds > 0, "features.window_seconds", f.window_seconds,
                "must be > 0 (seconds)")
         _check(_finite(f.hop_seconds) and f.hop_seconds > 0, "features.hop_seconds", f.hop_seconds,

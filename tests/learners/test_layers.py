@@ -32,7 +32,7 @@ def test_select_layers_by_name():
 
 def test_check_layer_names_names_the_key_and_the_valid_layers():
     check_layer_names(["1", "all"], ["1", "2", "3"])
-    with pytest.raises(MirlearnError, match=r"features\.layers: '4' is not one of 1, 2, 3, all"):
+    with pytest.raises(MirlearnError, match=r"features\.layers='4': is not one of 1, 2, 3, all"):
         check_layer_names(["1", "4"], ["1", "2", "3"])
 
 

@@ -22,20 +22,41 @@ from mirlearn.learners.layers import (FeatureSpec, LayerSpec, cell_features, che
 from mirlearn.learners.mlp import MLPLearner
 
 __all__ = ["Learner", "MLPLearner", "LEARNERS", "FeatureSpec", "LayerSpec", "cell_features", "check_layer_names",
-           "layer_columns", "parse_layers", "select_layers", "learner_from_config", "load_learner"]
+           "layer_columns", "parse_layers", "select_layers", "learner_from_config", "load_learner",
+           "learner_class", "check_config_layers"]
 
 #: Family name → learner class.
 LEARNERS: dict[str, type[Learner]] = {MLPLearner.kind: MLPLearner}
 
 
-def learner_from_config(cfg: Any, **kwargs: Any) -> Learner:
-    """The (unfitted) learner of a configuration; ``kwargs`` set runtime options (run_dir, device…)."""
-    kind = getattr(cfg, "learner", "mlp") or "mlp"
-    if not isinstance(kind, str):
-        kind = getattr(kind, "kind", "mlp")
+def learner_class(cfg: Any) -> type[Learner]:
+    """The learner family a configuration asks for (today every configuration is an MLP)."""
+    kind = getattr(cfg, "learner", None) or "mlp"
     if kind not in LEARNERS:
         raise MirlearnError(f"unknown learner {kind!r}; known: {', '.join(LEARNERS)}")
-    return LEARNERS[kind].from_config(cfg, **kwargs)
+    return LEARNERS[kind]
+
+
+def learner_from_config(cfg: Any, **kwargs: Any) -> Learner:
+    """The (unfitted) learner of a configuration; ``kwargs`` set runtime options (run_dir, device…)."""
+    return learner_class(cfg).from_config(cfg, **kwargs)
+
+
+def check_config_layers(cfg: Any) -> None:
+    """Check the configuration's feature cells against the layers its learner declares.
+
+    Raises :class:`~mirlearn.errors.ConfigError` naming the key, the value and the valid names.
+    """
+    from mirlearn.errors import ConfigError
+
+    cls = learner_class(cfg)
+    names = cls.layer_names_for(cls.from_config(cfg).get_params(deep=False))
+    f = cfg.features
+    for key, selections in (("features.layers", f.layers), ("features.predict_layers", [f.predict_layers])):
+        try:
+            check_layer_names(selections, names, key)
+        except MirlearnError as e:
+            raise ConfigError(str(e)) from None
 
 
 def load_learner(path: str | Path) -> Learner:

@@ -58,7 +58,7 @@ def check_layer_names(selections: Sequence[LayerSpec], names: Sequence[str], key
         try:
             select_layers(sel, names)
         except MirlearnError:
-            raise MirlearnError(f"config key {key}: {sel!r} is not one of "
+            raise MirlearnError(f"config key {key}={sel!r}: is not one of "
                                 f"{', '.join(list(names) + ['all'])}") from None
 
 
