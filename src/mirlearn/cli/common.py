@@ -55,7 +55,12 @@ def load_run_config(args: argparse.Namespace):
         name = "sigtia2014-sigmoid-hf-500" if optimizer == "hf" else args.config_default
     if optimizer:
         over.setdefault("training", {})["optimizer"] = optimizer
-    return load_config(name, over).validate()
+    return validated(load_config(name, over))
+
+
+def validated(cfg):
+    """``cfg`` after :meth:`~mirlearn.config.Config.validate` (a bad value: one-line ``ConfigError``)."""
+    return cfg.validate()
 
 
 def load_tracks(data: str | Path, kind: str):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mirlearn.cli import checks, options
-from mirlearn.cli.common import check_common, checked_splits, frame_cache, overrides, start_run
+from mirlearn.cli.common import check_common, checked_splits, frame_cache, overrides, start_run, validated
 from mirlearn.errors import MirlearnError
 
 SYNTHETIC_GRID = {"n_classes": 4, "clips_per_class": 12, "seconds": 6.0, "seed": 0}
@@ -63,12 +63,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     run_dir = Path(args.out) if args.out else Path("runs") / f"sigtia2014-{name}-{args.profile}"
     checks.check_out_dir(run_dir, "--out" if args.out else "run directory", run_folder=True)
     user = overrides(args.set)
-    base = load_config("sigtia2014-relu-dropout-500", user).validate()
+    base = validated(load_config("sigtia2014-relu-dropout-500", user))
     nets = [n for n in grid.NETS if not args.nets or n.key in args.nets]
     for net in nets:  # every net's config with the profile and --set, checked before any work
-        grid.net_config(net, args.profile, user).validate()
+        validated(grid.net_config(net, args.profile, user))
     if not args.no_baselines:
-        grid.baseline_config(args.profile, user).validate()
+        validated(grid.baseline_config(args.profile, user))
 
     if generated:
         from mirlearn.datasets.synthetic import make_synthetic

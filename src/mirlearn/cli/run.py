@@ -16,7 +16,7 @@ from typing import Any
 
 from mirlearn.cli import checks, options
 from mirlearn.cli.common import (check_common, checked_splits, extract, load_run_config, load_tracks, overrides,
-                                 start_run)
+                                 start_run, validated)
 from mirlearn.errors import MirlearnError
 
 
@@ -172,8 +172,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else run_root / "evaluation"
     checks.check_out_dir(out, "--out" if args.out else "evaluation folder")
     info = json.loads((model_dir / "model.json").read_text())["info"]
-    cfg = (load_config(run_root / "config.toml", overrides(args.set)) if (run_root / "config.toml").is_file()
-           else load_config(info["config"], overrides(args.set))).validate()
+    cfg = validated(load_config(run_root / "config.toml", overrides(args.set)) if (run_root / "config.toml").is_file()
+                    else load_config(info["config"], overrides(args.set)))
     args.data = args.data or info["data"]
     args.dataset = args.dataset if args.data != info["data"] else info.get("dataset", "auto")
     checks.check_exists(args.data, "--data", what="dataset")
