@@ -180,8 +180,16 @@ def test_a_dead_process_scratch_is_removed_by_the_next_run(tmp_path):
     debris = layout.root / ".scratch" / f"{int(dead.stdout)}-frames-abcd"
     debris.mkdir(parents=True)
     (debris / "train.npy").write_bytes(b"x" * 1000)
+    # half-written files of a killed process (atomic writes carry the writer's pid)
+    half = [layout.root / f".features-all.f32.{int(dead.stdout)}-abcd.tmp.f32",
+            layout.net_dir / f".checkpoint.pt.{int(dead.stdout)}-efgh.tmp.pt"]
+    for p in half:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x" * 1000)
     protocol.run_split(load_config("demo", TINY), fs, s0, layout, progress=False, log=lambda m: None)
     assert not (layout.root / ".scratch").exists()
+    assert not any(p.exists() for p in half)
+    assert not [p for p in layout.root.rglob(".*")]
 
 
 KILLED_TRAINING = """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +19,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     The temporary name keeps the final suffix so that libraries which append or check
-    extensions (``np.save``, ``torch.save``) write exactly where we point them.
+    extensions (``np.save``, ``torch.save``) write exactly where we point them, and carries the
+    process id, so that :func:`clean_atomic_leftovers` can remove what a killed process left.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -33,6 +35,38 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+_LEFTOVER = re.compile(r"^\..+\.(\d+)-[^.]*\.tmp(\.[^.]*)?$")
+
+
+def clean_atomic_leftovers(folder: str | Path) -> list[Path]:
+    """Remove the temporaries of :func:`atomic_path` in ``folder`` whose process no longer runs.
+
+    A ``kill -9`` during a write leaves such a file (a checkpoint, a feature matrix of
+    gigabytes); it is never read, and the next command working in the folder removes it.
+    """
+    out: list[Path] = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return out
+    for p in folder.iterdir():
+        m = _LEFTOVER.match(p.name)
+        if m and p.is_file() and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
+            p.unlink(missing_ok=True)
+            out.append(p)
+    return out
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -21,6 +21,7 @@ The CLI (:mod:`mirlearn.cli`), the paper's grid (:mod:`mirlearn.experiments.sigt
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -310,15 +311,16 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     base_digest = inputs
     todo = [c for c in cells if _read_current(layout, c, _cell_inputs(base_digest, cfg, split, c, frames)) is None]
     if todo:
-        t0 = time.perf_counter()
-        feat_path = layout.features_file
-        all_layers = split_activations(learner, frames, split, feat_path)
-        outcome.timings["features_s"] = time.perf_counter() - t0
-        evaluate_cells(cfg, all_layers, learner.feature_layers_, split, layout, todo, inputs=inputs,
-                       experiment=experiment, log=log)
-        del all_layers
-        if not keep_features:
-            feat_path.unlink(missing_ok=True)
+        # The activations live in a scratch folder (a kill leaves nothing the next run keeps).
+        with scratch_dir(layout.root, "features") as tmp:
+            t0 = time.perf_counter()
+            all_layers = split_activations(learner, frames, split, tmp / layout.features_file.name)
+            outcome.timings["features_s"] = time.perf_counter() - t0
+            evaluate_cells(cfg, all_layers, learner.feature_layers_, split, layout, todo, inputs=inputs,
+                           experiment=experiment, log=log)
+            del all_layers
+            if keep_features:
+                os.replace(tmp / layout.features_file.name, layout.features_file)
     for spec in cells:
         outcome.cells[spec.name] = json.loads(layout.cell_json(spec.name).read_text())
     return outcome
@@ -386,12 +388,11 @@ def transfer(cfg: Config, learner_dir: str | Path, frames: FrameSet, split: Spli
         return {c.name: json.loads(layout.cell_json(c.name).read_text()) for c in cells}
     layout.root.mkdir(parents=True, exist_ok=True)
     clean_scratch(layout.root)
-    ids = list(split.train) + list(split.valid) + list(split.test)
-    feats = learner.transform(frames.subset(ids), layers="all", out=layout.features_file)
-    out = evaluate_cells(cfg, feats, learner.feature_layers_, split, layout, cells, inputs=inputs,
-                         experiment=experiment, log=log)
-    del feats
-    layout.features_file.unlink(missing_ok=True)
+    with scratch_dir(layout.root, "features") as tmp:
+        feats = split_activations(learner, frames, split, tmp / layout.features_file.name)
+        out = evaluate_cells(cfg, feats, learner.feature_layers_, split, layout, cells, inputs=inputs,
+                             experiment=experiment, log=log)
+        del feats
     return out
 
 

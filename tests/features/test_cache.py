@@ -284,3 +284,51 @@ def test_arguments(good: TrackTable, tmp_path: Path) -> None:
         _extract(good, tmp_path / "c", max_seconds=0)
     with pytest.raises(ValueError, match="n_jobs"):
         _extract(good, tmp_path / "c", n_jobs=0)
+
+
+KILLED_EXTRACTION = """
+import sys, time
+from pathlib import Path
+import mirlearn.features.cache as cache
+from mirlearn.datasets.tracks import Track, TrackTable
+from mirlearn.features.settings import FrameSettings
+
+real = cache._decode
+def slow(path, sr, max_seconds):  # slow enough to be killed in the middle
+    time.sleep(0.5)
+    return real(path, sr, max_seconds)
+cache._decode = slow
+audio, cache_dir = Path(sys.argv[1]), Path(sys.argv[2])
+tracks = TrackTable(Track(p.stem, p, "a") for p in sorted(audio.glob("*.wav")))
+cache.extract_frames(tracks, FrameSettings(), cache_dir=cache_dir, n_jobs=1, progress=False)
+"""
+
+
+def test_kill_during_extraction_leaves_nothing_a_later_run_does_not_clean(tmp_path: Path, rng) -> None:
+    import signal
+    import time
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    tracks = TrackTable(Track(f"t{i}", _wav(audio / f"t{i}.wav", 1.0, rng), "a") for i in range(12))
+    script = tmp_path / "extract.py"
+    script.write_text(KILLED_EXTRACTION)
+    c = tmp_path / "cache"
+    proc = subprocess.Popen([sys.executable, str(script), str(audio), str(c)])
+    try:
+        for _ in range(600):
+            if c.is_dir() and any(p.name.startswith(".frames-") for p in c.iterdir()):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("extraction never started")
+        time.sleep(1.0)  # a few clips in
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert [p for p in c.iterdir() if p.name.startswith(".frames-")]  # the kill left its temporary ...
+    fs = _extract(tracks, c)  # ... the next run removes it and builds the cache whole
+    assert _folders(c) == [f"frames-{cache_key(tracks, SETTINGS)[:16]}"]
+    assert not [p for p in c.iterdir() if p.name.startswith(".")]
+    straight = _extract(tracks, tmp_path / "straight")
+    np.testing.assert_array_equal(np.asarray(fs.X), np.asarray(straight.X))

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from mirlearn.io import clean_atomic_leftovers, pid_alive
+
 __all__ = ["RunLayout", "SplitLayout", "scratch_dir", "clean_scratch", "split_folder_name"]
 
 _SCRATCH = ".scratch"
@@ -176,29 +178,21 @@ class RunLayout:
 
 
 # -- temporaries that a kill cannot leave behind for good ------------------------------------
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_scratch(parent: str | os.PathLike[str]) -> list[Path]:
-    """Remove the scratch folders under ``parent/.scratch`` of processes that no longer run.
+    """Remove what killed processes left in ``parent``: their scratch folders under
+    ``parent/.scratch`` and their half-written files (:func:`mirlearn.io.atomic_path`) in
+    ``parent`` and ``parent/net``.
 
-    Returns the removed folders. A folder of a live process (another command working in the
-    same run) is left alone.
+    Returns the removed paths. What a live process (another command working in the same run)
+    holds is left alone.
     """
     root = Path(parent) / _SCRATCH
-    removed: list[Path] = []
+    removed: list[Path] = clean_atomic_leftovers(parent) + clean_atomic_leftovers(Path(parent) / "net")
     if not root.is_dir():
         return removed
     for p in sorted(root.iterdir()):
         m = re.match(r"(\d+)-", p.name)
-        if m and _pid_alive(int(m.group(1))) and int(m.group(1)) != os.getpid():
+        if m and pid_alive(int(m.group(1))) and int(m.group(1)) != os.getpid():
             continue
         if m and int(m.group(1)) == os.getpid():
             continue  # ours, in use by an enclosing block
