@@ -258,10 +258,7 @@ def best_nets(run_dir: Path, nets: Sequence[NetSpec], splits: Sequence[Split], d
             p = d / "train_result.json"
             if not p.is_file():
                 continue
-            r = json.loads(p.read_text())
-            acc = r.get("best_valid_acc")
-            if acc is None and r.get("best_valid_error") is not None:  # TODO(#10): until HF reports best_valid_acc
-                acc = 1.0 - r["best_valid_error"]
+            acc = json.loads(p.read_text()).get("best_valid_acc")
             if acc is None or (isinstance(acc, float) and math.isnan(acc)):
                 continue
             if net.method not in best or acc > best[net.method]["valid_acc"]:

@@ -170,16 +170,8 @@ class MLPLearner(Learner):
         return self
 
     def training_summary(self) -> str:
-        """One line on how training ended (best epoch / HF step, validation loss and accuracy)."""
-        r = self.train_result_
-        if hasattr(r, "summary"):
-            return r.summary()
-        if hasattr(r, "best_epoch"):
-            return (f"best epoch {r.best_epoch} of {r.epochs_run}, valid loss {r.best_valid_loss:.4f}, "
-                    f"valid frame acc {r.best_valid_acc:.1%}")
-        best = f"best step {r.best_step}, valid loss {r.best_valid_loss:.4f}, valid frame acc " \
-               f"{1 - r.best_valid_error:.1%}" if r.best_step is not None else "no validation"
-        return f"{r.steps} HF steps ({r.stop_reason}), objective {r.objective:.4f}; {best}"
+        """One line on how training ended (best epoch or HF step, validation loss and accuracy)."""
+        return self.train_result_.summary()
 
     # -- features -------------------------------------------------------------------------
     @property
