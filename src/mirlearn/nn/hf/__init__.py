@@ -9,6 +9,7 @@ Entry point: :func:`train_hf` with :class:`HFConfig`. The pieces are public and 
 :mod:`.fisher`            Σ (per-case gradient)² — Linear fast path, vmap fallback
 :mod:`.objective`         f, ∇f and the empirical-Fisher diagonal over a data set
 :mod:`.curvature`         Gauss-Newton products G·v through ``torch.func``
+:mod:`.mlp_curvature`     the same products for MLPs by explicit per-layer matmuls (bitwise equal)
 :mod:`.cg`                preconditioned CG with Martens' stopping rule
 :mod:`.steps`             CG-backtracking, ρ, Armijo line search, damping rule
 :mod:`.init`              Martens' sparse initialisation

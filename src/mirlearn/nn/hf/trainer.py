@@ -35,7 +35,7 @@ import torch
 
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.hf.cg import dot64, pcg
-from mirlearn.nn.hf.curvature import GaussNewton
+from mirlearn.nn.hf.mlp_curvature import gauss_newton_operator
 from mirlearn.nn.hf.losses import get_loss
 from mirlearn.nn.hf.objective import Objective
 from mirlearn.nn.hf.params import ParamSpec
@@ -220,9 +220,10 @@ class HFSteps:
             raise _NonFinite(f"objective is {f0}")
         if not bool(torch.isfinite(g).all()):
             raise _NonFinite("gradient has non-finite entries")
-        # 2. Curvature on this step's chunk; θ is fixed until CG is done.
-        op = GaussNewton(model, theta, list(train.chunks(chunk)), train.loss, spec=self.spec,
-                         cache_bytes=cfg.curvature_cache_mb * 2**20)
+        # 2. Curvature on this step's chunk; θ is fixed until CG is done. MLPs get the explicit
+        # per-layer operator (bitwise the same products, no linearize trace to build).
+        op = gauss_newton_operator(model, theta, list(train.chunks(chunk)), train.loss, spec=self.spec,
+                                   cache_bytes=cfg.curvature_cache_mb * 2**20)
         shift = self.lam + kappa
         # 3. M = (d + λ + κ)^¾; the floor only matters when λ = κ = 0 and a parameter has d = 0.
         precond = None if d is None else (d + shift).pow(0.75).clamp_min(torch.finfo(d.dtype).tiny)
