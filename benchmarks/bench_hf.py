@@ -1,9 +1,14 @@
 """Hessian-Free benchmark: cost of G·v, and HF against SGD at equal wall-clock. Run by hand.
 
     python benchmarks/bench_hf.py --out DIR [--budget 90] [--threads 2]
-    python -m benchmarks.bench_hf --out DIR
+    python -m benchmarks.bench_hf --section [--share-only] [--before OLD/hf.json] [--out DIR]
 
-Three measurements, written to DIR as CSV, JSON and PNG:
+With ``--section``, the benchmarks section only (``results/hf.md``/``.json``): the share of an
+HF run (513-50×3-10, paper settings) spent building the Gauss-Newton operators
+(:func:`curvature_share`; ``--share-only`` stops there, ``--before hf.json`` adds an earlier
+run's share to the notes), then G·v against a gradient and one HF step.
+
+Without it, three measurements, written to DIR as CSV, JSON and PNG:
 
 1. ``gv_cost.csv`` — one Gauss-Newton product against one gradient (forward + backward) on the
    same curvature chunk (12 500 rows = 25 % of 50 000), float32, 513-h-h-h-10 sigmoid nets with
@@ -13,7 +18,8 @@ Three measurements, written to DIR as CSV, JSON and PNG:
    (Sigtia's settings: λ0 = 10, 250 CG iterations, curvature on 25 %) and by plain SGD (lr 0.01,
    batch 256) for the same time budget, on synthetic frames (50 000 × 513, 10 classes) and on
    real |FFT| frames of the GTZAN music/speech collection (128 clips, tracks split 50/25/25).
-   Times exclude evaluation; the training loss is the full objective (BCE summed over outputs,
+   HF's times include its validation pass per step (the training loop's per-step seconds),
+   SGD's exclude evaluation; the training loss is the full objective (BCE summed over outputs,
    mean over frames), the same for both optimisers.
 3. ``summary.json`` — the figures at equal wall-clock, and the machine's load while running
    (other processes on a shared machine slow both optimisers alike, not the ratios).
@@ -159,9 +165,11 @@ def run_hf(model, data, budget: float) -> list[dict[str, float]]:
     curve = [{"seconds": 0.0, "train_loss": f0, "valid_acc": 1 - e0, "step": 0, "cg_iters": 0}]
 
     def stop(rec: dict[str, float]) -> bool:
-        curve.append({"seconds": rec["seconds"], "train_loss": rec["objective"],
-                      "valid_acc": 1 - rec["valid_error"], "step": rec["step"], "cg_iters": rec["cg_iters"]})
-        return rec["seconds"] >= budget
+        # a row's seconds are its step's, validation included (the training loop's log)
+        seconds = curve[-1]["seconds"] + rec["seconds"]
+        curve.append({"seconds": seconds, "train_loss": rec["objective"],
+                      "valid_acc": rec["valid_acc"], "step": rec["epoch"], "cg_iters": rec["cg_iters"]})
+        return seconds >= budget
 
     train_hf(model, X, y, Xv, yv, HFConfig(max_steps=200), progress=False, callback=stop)
     return curve
@@ -246,23 +254,92 @@ def hf_step_seconds(hidden: int, rows: int, steps: int = 3) -> tuple[float, floa
     data = standardise({"train": (X[:rows], y[:rows]), "valid": (X[rows:], y[rows:])})
     (Xt, yt), (Xv, yv) = data["train"], data["valid"]
     model = sigmoid_mlp(513, hidden, 10, seed=0)
-    recs: list[dict[str, float]] = []
-    train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps), progress=False,
-             callback=lambda rec: recs.append(dict(rec)) and False)
-    times = [b["seconds"] - a["seconds"] for a, b in zip([{"seconds": 0.0}] + recs[:-1], recs)]
-    return statistics.median(times), statistics.mean(r["cg_iters"] for r in recs)
+    result = train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps), progress=False)
+    recs = result.history
+    return statistics.median(r["seconds"] for r in recs), statistics.mean(r["cg_iters"] for r in recs)
+
+
+def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4) -> dict[str, float]:
+    """Share of an HF run (paper settings) spent building the Gauss-Newton operators.
+
+    The operator each step builds is wrapped: its construction time plus, for the
+    ``torch.func.linearize`` operator, the constant folding its first product does (the first
+    product's time minus the median of the others) count as building. Works on the code before
+    the explicit MLP operator too (it patches whichever constructor the trainer calls).
+    """
+    import mirlearn.nn.hf.trainer as trainer
+
+    X, y = synthetic_frames(rows + rows // 5, 10, seed=0)
+    data = standardise({"train": (X[:rows], y[:rows]), "valid": (X[rows:], y[rows:])})
+    (Xt, yt), (Xv, yv) = data["train"], data["valid"]
+    name = "gauss_newton_operator" if hasattr(trainer, "gauss_newton_operator") else "GaussNewton"
+    original = getattr(trainer, name)
+    builds: list[float] = []
+    products: list[list[float]] = []
+
+    def wrapped(*a, **k):
+        t0 = time.perf_counter()
+        op = original(*a, **k)
+        builds.append(time.perf_counter() - t0)
+        times: list[float] = []
+        products.append(times)
+        matvec = op.matvec
+
+        def timed(*va, **vk):
+            t1 = time.perf_counter()
+            out = matvec(*va, **vk)
+            times.append(time.perf_counter() - t1)
+            return out
+
+        op.matvec = timed
+        return op
+
+    setattr(trainer, name, wrapped)
+    try:
+        model = sigmoid_mlp(513, hidden, 10, seed=0)
+        t0 = time.perf_counter()
+        result = train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps), progress=False)
+        total = time.perf_counter() - t0
+    finally:
+        setattr(trainer, name, original)
+    folding = sum(max(0.0, t[0] - statistics.median(t[1:])) for t in products if len(t) > 1)
+    build = sum(builds) + folding
+    history = result.history if hasattr(result, "history") else []
+    return {"hidden": hidden, "rows": rows, "steps": steps, "total_s": total, "build_s": build,
+            "share": build / total, "products": sum(len(t) for t in products),
+            "mean_cg_iters": statistics.mean(r["cg_iters"] for r in history) if history else math.nan}
 
 
 def run(args: argparse.Namespace):
-    """The G·v and HF-step figures as a :class:`benchmarks.common.Section` (for ``python -m benchmarks``)."""
+    """The G·v and HF-step figures as a :class:`benchmarks.common.Section` (for ``python -m benchmarks``).
+
+    ``args.share_only``: only the curvature-build share (``args.before``: a ``hf.json`` of an
+    earlier run whose shares go into the notes).
+    """
     from benchmarks.common import Section, timed_section
 
     rows = int(getattr(args, "rows", 50_000))
     reps = int(getattr(args, "reps", 3))
-    section = Section("hf", "Hessian-Free: one G·v against one gradient; one HF step",
-                      f"python -m benchmarks --only hf  (or: python -m benchmarks.bench_hf --out DIR)")
+    share_only = bool(getattr(args, "share_only", False))
+    before_path = getattr(args, "before", None)
+    before = {}
+    if before_path is not None and Path(before_path).is_file():
+        before = {r["what"]: r["ours"] for r in json.loads(Path(before_path).read_text()).get("rows", [])}
+    section = Section("hf", "Hessian-Free: the share of a run spent building curvature; one G·v against one gradient; one HF step",
+                      f"python -m benchmarks --only hf  (or: python -m benchmarks.bench_hf --section [--share-only])")
 
     def body(sec) -> None:
+        for hidden in (50,):
+            r = curvature_share(hidden, rows=rows, steps=4)
+            what = f"513-{hidden}×3-10 sigmoid, HF run of 4 steps on {rows} rows: share building curvature"
+            note = (f"{r['build_s']:.2f} of {r['total_s']:.1f} s, {r['products']} G·v products, "
+                    f"{r['mean_cg_iters']:.0f} CG iterations per step")
+            if what in before:
+                note += f"; before: {before[what]:.1%}"
+            sec.add(what, r["share"], "of the run", better="lower", note=note)
+            print(f"{what}: {r['share']:.1%} ({note})", flush=True)
+        if share_only:
+            return
         for hidden in (50, 500):
             r = gv_cost(hidden, rows=rows // 4, chunk_rows=8192, reps=reps)
             sec.add(f"513-{hidden}×3-10 sigmoid, G·v on {rows // 4} rows (cached linearisation)",
@@ -288,7 +365,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="repeats per timing (median)")
     ap.add_argument("--skip-gv", action="store_true", help="skip the G·v cost measurement")
     ap.add_argument("--data", type=Path, default=MUSIC_SPEECH, help="music_speech folder")
+    ap.add_argument("--section", action="store_true",
+                    help="only the benchmarks section (results/hf.md and .json, under --out if given)")
+    ap.add_argument("--share-only", action="store_true", help="with --section: only the curvature-build share")
+    ap.add_argument("--before", type=Path, default=None, help="with --section: hf.json of an earlier run")
     args = ap.parse_args(argv)
+    if args.section:
+        from benchmarks.common import RESULTS, run_and_save
+
+        torch.set_num_threads(args.threads)
+        run_and_save(run, args, args.out if "--out" in (argv or sys.argv) else RESULTS)
+        return 0
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
