@@ -267,7 +267,10 @@ def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4) -> dic
     product's time minus the median of the others) count as building. Works on the code before
     the explicit MLP operator too (it patches whichever constructor the trainer calls).
     """
-    import mirlearn.nn.hf.trainer as trainer
+    try:
+        import mirlearn.nn.train.hf as trainer
+    except ImportError:  # the code before the trainer joined the training loop
+        import mirlearn.nn.hf.trainer as trainer
 
     X, y = synthetic_frames(rows + rows // 5, 10, seed=0)
     data = standardise({"train": (X[:rows], y[:rows]), "valid": (X[rows:], y[rows:])})

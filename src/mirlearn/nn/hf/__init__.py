@@ -1,6 +1,8 @@
 """Hessian-Free optimisation (Martens 2010) for networks that return logits.
 
-Entry point: :func:`train_hf` with :class:`HFConfig`. The pieces are public and tested alone:
+Entry point: :func:`train_hf` with :class:`HFConfig` (defined in :mod:`mirlearn.nn.train.hf`,
+the Hessian-Free runner of the one training loop, and available here too). The pieces are
+public and tested alone:
 
 ========================  ==========================================================
 :mod:`.losses`            matching losses on logits and their Hessian products
@@ -13,7 +15,6 @@ Entry point: :func:`train_hf` with :class:`HFConfig`. The pieces are public and 
 :mod:`.cg`                preconditioned CG with Martens' stopping rule
 :mod:`.steps`             CG-backtracking, ρ, Armijo line search, damping rule
 :mod:`.init`              Martens' sparse initialisation
-:mod:`.trainer`           HF steps as a runner of the training loop; ``train_hf``
 ========================  ==========================================================
 """
 
@@ -24,7 +25,19 @@ from mirlearn.nn.hf.losses import LinearMSE, OutputLoss, SigmoidBCE, SoftmaxCE, 
 from mirlearn.nn.hf.objective import Objective, fisher_diagonal
 from mirlearn.nn.hf.params import ParamSpec
 from mirlearn.nn.hf.steps import armijo, backtrack, reduction_ratio, update_damping
-from mirlearn.nn.hf.trainer import HFConfig, HFResult, HFSteps, train_hf
+
+# The trainer lives with the training loop (mirlearn.nn.train.hf), which imports the pieces
+# above: importing it here eagerly would be circular, so its names load on first use.
+_TRAINER_NAMES = ("HFConfig", "HFResult", "HFSteps", "train_hf")
+
+
+def __getattr__(name: str):
+    if name in _TRAINER_NAMES:
+        from mirlearn.nn.train import hf
+
+        return getattr(hf, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "HFConfig", "HFResult", "HFSteps", "train_hf",

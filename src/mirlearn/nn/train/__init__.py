@@ -7,16 +7,18 @@
 :mod:`.checkpoint` ``checkpoint.pt``: :func:`save_checkpoint`, :func:`load_checkpoint`,
                   :func:`data_fingerprint`, :func:`check_resumable`
 :mod:`.log`       ``train_log.csv``: :data:`LOG_COLUMNS`, :func:`write_log`
+:mod:`.hf`        :class:`HFConfig`, :class:`HFSteps` (one Hessian-Free step per epoch),
+                  :func:`train_hf`
 :mod:`.seeds`     :func:`derive_seed`
 ================  =================================================================
 
-Hessian-Free plugs into the same loop from :mod:`mirlearn.nn.hf.trainer` (``HFSteps``,
-``train_hf``); both entry points return a :class:`TrainResult`.
+Both entry points, :func:`train_sgd` and :func:`train_hf`, return a :class:`TrainResult`.
 """
 
 from mirlearn.nn.train.checkpoint import (CHECKPOINT_NAME, check_resumable, data_fingerprint, load_checkpoint,
                                           save_checkpoint)
 from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
+from mirlearn.nn.train.hf import HFConfig, HFSteps, train_hf
 from mirlearn.nn.train.log import LOG_COLUMNS, LOG_NAME, write_log
 from mirlearn.nn.train.loop import RESULT_NAME, EpochRunner, LoopSettings, TrainResult, train_loop
 from mirlearn.nn.train.seeds import derive_seed
@@ -29,6 +31,8 @@ __all__ = [
     "LOSSES",
     "RESULT_NAME",
     "EpochRunner",
+    "HFConfig",
+    "HFSteps",
     "LoopSettings",
     "SGDEpochs",
     "TrainConfig",
@@ -40,6 +44,7 @@ __all__ = [
     "load_checkpoint",
     "loss_fn",
     "save_checkpoint",
+    "train_hf",
     "train_loop",
     "train_sgd",
     "write_log",

@@ -1,4 +1,5 @@
-"""Tests of mirlearn.nn.train and mirlearn.nn.data on tiny nets and separable Gaussian blobs."""
+"""Tests of the SGD runner (mirlearn.nn.train.sgd), losses, evaluation and mirlearn.nn.data on tiny nets
+and separable Gaussian blobs."""
 
 from __future__ import annotations
 
