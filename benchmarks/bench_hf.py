@@ -342,6 +342,7 @@ def run(args: argparse.Namespace):
             sec.add(what, r["share"], "of the run", better="lower", note=note)
             print(f"{what}: {r['share']:.1%} ({note})", flush=True)
         if share_only:
+            _carry_over(sec, getattr(args, "carry_from", None))
             return
         for hidden in (50, 500):
             r = gv_cost(hidden, rows=rows // 4, chunk_rows=8192, reps=reps)
@@ -357,6 +358,24 @@ def run(args: argparse.Namespace):
                          f"{'reached' if all(x <= 1.4 for x in ratios) else 'not reached'}.")
 
     return timed_section(section, body)
+
+
+def _carry_over(sec, path: Path | None) -> None:
+    """Append the G·v / HF-step rows of an earlier saved section (``--share-only`` does not
+    re-measure them), marked with the date they were measured."""
+    if path is None or not Path(path).is_file():
+        return
+    from benchmarks.common import Row
+
+    saved = json.loads(Path(path).read_text())
+    when = saved.get("measured", "earlier")
+    for r in saved.get("rows", []):
+        if "share building curvature" in r["what"]:
+            continue
+        note = (r.get("note") or "")
+        r = {**r, "note": (note + "; " if note else "") + f"measured {when}, before the explicit MLP operator"}
+        sec.rows.append(Row(**r))
+    sec.notes.extend(n for n in saved.get("notes", []) if n not in sec.notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,7 +396,18 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.common import RESULTS, run_and_save
 
         torch.set_num_threads(args.threads)
-        run_and_save(run, args, args.out if "--out" in (argv or sys.argv) else RESULTS)
+        out = args.out if "--out" in (argv or sys.argv) else RESULTS
+        args.carry_from = out / "hf.json" if args.share_only else None
+        if args.carry_from is not None and args.carry_from.is_file():
+            # read before run_and_save overwrites it
+            keep = args.carry_from.with_name("hf.earlier.json.tmp")
+            keep.write_text(args.carry_from.read_text())
+            args.carry_from = keep
+        try:
+            run_and_save(run, args, out)
+        finally:
+            if args.carry_from is not None and args.carry_from.name.endswith(".tmp"):
+                args.carry_from.unlink(missing_ok=True)
         return 0
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)

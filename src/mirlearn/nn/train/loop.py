@@ -363,7 +363,7 @@ def train_loop(
         result = _result(p, runner.name)
         if run_dir is not None:
             atomic_write_json(run_dir / RESULT_NAME, {**result.to_dict(), "config": config.to_dict(), "model_config": model_cfg,
-                                                      "optimiser": runner.name, "matmul": matmul_path(device)})
+                                                      "matmul": matmul_path(device)})
         return result
     finally:
         if bar is not None:
