@@ -92,7 +92,7 @@ def test_train_hessian_free_end_to_end(synth, home, common, capsys):
                  "--set", "forest.n_estimators=30", "--set", "features.window_seconds=1.0",
                  "--set", "features.hop_seconds=0.5", *common]) == 0
     text = capsys.readouterr().out
-    assert "HF steps" in text
+    assert "HF step" in text and "network trained" in text
     logs = list((out / "model").rglob("*log.csv"))
     assert logs
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]

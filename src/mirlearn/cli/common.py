@@ -106,14 +106,12 @@ def frame_cache(args: argparse.Namespace) -> Path:
 def extract(args: argparse.Namespace, cfg, tracks):
     """Frames of every track (from the cache when there): ``(FrameSet, FrameSettings, seconds)``."""
     from mirlearn.features.cache import extract_frames
-    from mirlearn.features.spectral import FrameSettings
 
-    settings = FrameSettings(sr=cfg.frames.sr, n_fft=cfg.frames.n_fft, hop_length=cfg.frames.hop_length,
-                             center=cfg.frames.center)
+    settings = cfg.frames
     cache = frame_cache(args)
     t0 = time.perf_counter()
     fs = extract_frames(tracks, settings, cache_dir=cache, n_jobs=args.jobs, skip_bad=args.skip_bad,
-                        progress=not getattr(args, "no_progress", False), max_seconds=cfg.frames.max_seconds)
+                        progress=not getattr(args, "no_progress", False))
     dt = time.perf_counter() - t0
     print(f"frames: {len(fs.X):,} × {fs.dim} from {fs.n_tracks} tracks in {dt:.1f} s (cache {cache})")
     return fs, settings, dt

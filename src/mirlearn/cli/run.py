@@ -59,7 +59,7 @@ def _final_splits(args: argparse.Namespace, prep: dict[str, Any], frames, run_di
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Train and evaluate a config on every split; print the table of track accuracies."""
-    from mirlearn.experiments.protocol import format_table, run_protocol
+    from mirlearn.pipeline import format_table, run_protocol
 
     prep = _prepare(args)
     cfg = prep["cfg"]
@@ -106,44 +106,26 @@ def _check_synthetic(args: argparse.Namespace) -> None:
 
 # -- train ----------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train the network of one split, fit the forest for `predict`, save the model."""
-    from mirlearn.classify import evaluate_tracks
-    from mirlearn.experiments.protocol import (cell_features, fit_and_test_parts, make_forest, part_frames,
-                                               split_activations)
+    """Train the learner of one split, fit the forest for `predict`, save the model."""
     from mirlearn.io import atomic_write_json
-    from mirlearn.learner import FeatureLearner, FeatureSpec
     from mirlearn.model import GenreModel
 
     prep = _prepare(args)
     cfg = prep["cfg"]
-    frames, settings, _ = extract(args, cfg, prep["tracks"])
+    frames, _, _ = extract(args, cfg, prep["tracks"])
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
     splits = _final_splits(args, prep, frames, run_dir)
     k = prep["chosen"][0] if prep["chosen"] else 0
     split = splits[k]
     model_dir = run_dir / "model"
-    learner = FeatureLearner.from_config(cfg, run_dir=model_dir, device=args.device, progress=not args.no_progress)
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="frames-", dir=run_dir) as tmp:
-        # Large parts of a memory-mapped cache stay on disk (see protocol.part_frames).
-        learner.fit(part_frames(frames, split.train, Path(tmp) / "train.npy"),
-                    part_frames(frames, split.valid, Path(tmp) / "valid.npy"))
-    print(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
-    f = cfg.features
-    spec = FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds)
-    with tempfile.TemporaryDirectory(prefix="features-", dir=run_dir) as tmp:
-        # As run_split: frames and activations stay on disk when large, the forest's parts are views.
-        all_layers = split_activations(learner, frames, split, Path(tmp) / "features-all.f32")
-        fit, test = fit_and_test_parts(cell_features(all_layers, learner.widths_, spec, cfg), split)
-        forest = make_forest(cfg).fit(fit)
-        m = evaluate_tracks(test.tracks.y, forest.predict(test), test.tracks.classes)
-        del all_layers, fit, test  # release the memory maps before the folder goes
-    info = {"config": cfg.name, "data": str(Path(args.data).resolve()), "dataset": args.dataset,
-            "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k, "split": split.name,
-            "test_track_accuracy": m.accuracy, "max_seconds": cfg.frames.max_seconds}
-    GenreModel(learner, forest, spec, settings, info).save(model_dir)
-    atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": spec.name, "metrics": m.to_dict()})
-    print(f"test track accuracy ({spec.name}): {m.accuracy:.1%} on {len(split.test)} tracks")
+    model = GenreModel.from_config(cfg, run_dir=model_dir, device=args.device, progress=not args.no_progress)
+    model.info.update({"data": str(Path(args.data).resolve()), "dataset": args.dataset,
+                       "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k})
+    model.fit(frames, split, work_dir=run_dir)
+    model.save(model_dir)
+    m = model.metrics_
+    atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": model.spec.name, "metrics": m.to_dict()})
+    print(f"test track accuracy ({model.spec.name}): {m.accuracy:.1%} on {len(split.test)} tracks")
     print(f"model saved: {model_dir}   (use: mirlearn predict {model_dir} AUDIO...)")
     return 0
 
@@ -162,11 +144,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a trained model's features on its split's test part: every layer × aggregation."""
     from mirlearn.config import load_config
     from mirlearn.datasets.splits import load_splits
-    from mirlearn.experiments.protocol import cells_of, format_table, run_split, summarize
+    from mirlearn.pipeline import cells_of, format_table, run_split, summarize
     from mirlearn.model import GenreModel
 
     model_dir = check_model_dir(args.model)
-    check_common(args, cpu_only="evaluate")
+    check_common(args)
     tokens = checks.check_split_tokens(_tokens(args.split))
     run_root = model_dir.parent
     out = Path(args.out) if args.out else run_root / "evaluation"
@@ -186,6 +168,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = GenreModel.load(model_dir)
     frames, _, _ = extract(args, cfg, tracks)
     split = splits[k].restrict(frames.tracks)
+    model.learner.set_params(device=args.device)
     outcome = run_split(cfg, frames, split, out, learner=model.learner, progress=not args.no_progress)
     summary = summarize([outcome], cells_of(cfg))
     print(f"\nTrack accuracy (%) on {split.name} test ({len(split.test)} tracks):")

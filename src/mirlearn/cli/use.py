@@ -21,10 +21,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from mirlearn.model import GenreModel, expand_audio_paths
 
     model_dir = check_model_dir(args.model)
-    check_common(args, cpu_only="predict")
+    check_common(args)
     paths = expand_audio_paths(args.audio)
     model = GenreModel.load(model_dir)
-    results, bad = model.predict_files(paths, skip_bad=args.skip_bad)
+    model.learner.set_params(device=args.device)
+    results, bad = model.predict_files(paths, skip_bad=args.skip_bad, n_jobs=args.jobs)
     for p, cause in bad:
         print(f"skipped {p}: {cause}", file=sys.stderr)
     if args.json:
@@ -47,11 +48,11 @@ def cmd_features(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mirlearn.io import atomic_path
-    from mirlearn.learner import FeatureSpec, parse_layers
+    from mirlearn.learners import FeatureSpec
     from mirlearn.model import GenreModel, expand_audio_paths, frames_of_files
 
     model_dir = check_model_dir(args.model)
-    check_common(args, cpu_only="features")
+    check_common(args)
     if args.layer != "all" and not args.layer.isdigit():
         checks.fail(f"--layer {args.layer}: must be a layer number (1, 2, 3) or all")
     if args.aggregate:
@@ -63,9 +64,11 @@ def cmd_features(args: argparse.Namespace) -> int:
     checks.check_out_file(out)
     paths = expand_audio_paths(args.audio)
     model = GenreModel.load(model_dir)
-    parse_layers(args.layer, len(model.learner.widths_))  # a layer the net lacks stops here
+    model.learner.set_params(device=args.device)
+    model.learner.select(args.layer)  # a layer the learner lacks stops here
     spec = FeatureSpec(args.layer, args.aggregate, args.window, args.hop)
-    frames, bad = frames_of_files(paths, model.frame_settings, skip_bad=args.skip_bad)
+    frames, bad = frames_of_files(paths, model.frame_settings, skip_bad=args.skip_bad, n_jobs=args.jobs,
+                                  max_seconds=model.info.get("max_seconds"))
     for p, cause in bad:
         print(f"skipped {p}: {cause}", file=sys.stderr)
     fs = model.features(frames, spec)

@@ -226,22 +226,25 @@ class MLPLearner(Learner):
 
         from mirlearn.nn.fastmath import fast_cpu_matmul
 
-        net = self.net_.eval()
-        with torch.inference_mode(), fast_cpu_matmul():
+        device = torch.device(self.device or "cpu")
+        net = self.net_.to(device).eval()
+        with torch.inference_mode(), fast_cpu_matmul(device):
             for start, xb in row_batches(X, batch_size):
-                Y[start:start + len(xb)] = net.hidden(xb, layers).numpy()
+                Y[start:start + len(xb)] = net.hidden(xb.to(device), layers).cpu().numpy()
 
     def predict_proba(self, frames: FrameSet, batch_size: int = 8192) -> np.ndarray:
         """The network's own class probabilities per frame, ``(n_frames, n_classes)``."""
         import torch
 
         self._check_fitted()
+        device = torch.device(self.device or "cpu")
+        net = self.net_.to(device).eval()
         out = []
         with torch.inference_mode():
             for _, xb in row_batches(frames.X, batch_size):
-                z = self.net_.eval()(xb)
+                z = net(xb.to(device))
                 p = torch.sigmoid(z) if self.loss == "sigmoid" else torch.softmax(z, dim=1)
-                out.append(p.numpy())
+                out.append(p.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
 
     #: The name this method had before the learners family (kept for existing callers).
