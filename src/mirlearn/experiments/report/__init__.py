@@ -19,7 +19,7 @@ The command line is ``mirlearn report RUN``. Modules, from the bottom up:
 
 All accuracies in the tables are track accuracies in percent; "mean ± std" is over the splits
 of a cell, with the population standard deviation (``ddof = 0``), as in
-:func:`mirlearn.experiments.protocol.summarize`. Missing cells are shown as "—".
+:func:`mirlearn.pipeline.summarize`. Missing cells are shown as "—".
 
 Examples
 --------

@@ -6,7 +6,7 @@ and ``split``, ``layers``, ``aggregate``, ``metrics``), never by the folder it l
 
 All accuracies are track accuracies in percent; "mean ± std" is over the splits of a cell,
 with the population standard deviation (``ddof = 0``), as in
-:func:`mirlearn.experiments.protocol.summarize`.
+:func:`mirlearn.pipeline.summarize`.
 """
 
 from __future__ import annotations
