@@ -39,7 +39,7 @@ from mirlearn.io import atomic_write_json
 from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_config, load_learner
 
 __all__ = ["cells_of", "make_forest", "part_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
-           "train_learner", "train_network", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
+           "check_reusable", "train_learner", "train_network", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
            "format_table", "run_protocol", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
 
@@ -142,6 +142,22 @@ def _check_same_inputs(stored: dict[str, Any] | None, current: dict[str, Any], w
     if diff:
         raise InputsMismatch(f"{where} holds a net trained on other inputs ({'; '.join(diff)}): give another "
                              f"--out, or remove {where} to train it again")
+
+
+def check_reusable(cfg: Config, frames: FrameSet, splits: Sequence[Split], run: RunLayout, *group: str) -> None:
+    """Stop before any work when a learner in ``run`` was made from other inputs than these.
+
+    Call it before a command writes anything into an existing run folder: a net of other
+    inputs would otherwise stop the run half-way, after its provenance was rewritten.
+    """
+    for split in splits:
+        layout = run.split(split.name, *group)
+        stored = _read_json(layout.net_json)
+        if stored is None and not (layout.net_dir / "featurenet.pt").is_file() \
+                and not (layout.net_dir / "checkpoint.pt").is_file():
+            continue
+        inputs = learner_inputs(learner_from_config(cfg), frames, split)
+        _check_same_inputs(stored.get("inputs") if stored else None, inputs, layout.net_dir)
 
 
 def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout, *, device: str = "cpu",

@@ -263,3 +263,40 @@ def test_demo_checks_before_generating(tmp_path, workdir, capsys):
     assert "max_epochs" in _one_error_line(capsys)
     assert not data.exists()
     assert list(workdir.iterdir()) == []
+
+
+def test_a_run_on_other_data_into_a_finished_run_stops_naming_what_differs(synth, tiny, tmp_path, home, common,
+                                                                           capsys):
+    """The other dataset's nets and cells are never reported as this run's results."""
+    tiny_net = ["--set", "network.hidden=[8, 8, 8]", "--set", "training.max_epochs=2",
+                "--set", "forest.n_estimators=5", "--set", "features.window_seconds=1.0",
+                "--set", "features.hop_seconds=0.5", "--set", "splits.n_splits=1"]
+    out = tmp_path / "run"
+    assert main(["run", "--data", str(tiny), "--out", str(out), *tiny_net, *common]) == 0
+    cells = sorted(p.read_bytes() for p in out.rglob("cells/*.json"))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["run", "--data", str(synth), "--out", str(out), *tiny_net, *common]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "other inputs" in err[0] and "data" in err[0] and "Traceback" not in captured.err
+    assert "reusing" not in captured.out
+    assert sorted(p.read_bytes() for p in out.rglob("cells/*.json")) == cells  # nothing overwritten
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # not even provenance
+
+
+def test_another_split_into_the_same_run_is_its_own_folder(tiny, tmp_path, home, common, capsys):
+    tiny_net = ["--set", "network.hidden=[8, 8, 8]", "--set", "training.max_epochs=2",
+                "--set", "forest.n_estimators=5", "--set", "features.window_seconds=1.0",
+                "--set", "features.hop_seconds=0.5", "--set", "splits.n_splits=2"]
+    out = tmp_path / "run"
+    assert main(["run", "--data", str(tiny), "--out", str(out), "--split", "0", *tiny_net, *common]) == 0
+    capsys.readouterr()
+    assert main(["run", "--data", str(tiny), "--out", str(out), "--split", "1", *tiny_net, *common]) == 0
+    text = capsys.readouterr().out
+    assert "reusing" not in text
+    results = json.loads((out / "results.json").read_text())
+    name = results["splits"][0]
+    assert name.endswith("-1")
+    cell = json.loads(next((out / f"split-{name}" / "cells").glob("*.json")).read_text())
+    assert cell["split"] == name

@@ -61,13 +61,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Train and evaluate a config on every split; print the table of track accuracies."""
     from mirlearn.pipeline import format_table, run_protocol
 
+    from mirlearn.experiments.layout import RunLayout
+    from mirlearn.pipeline import check_reusable
+
     prep = _prepare(args)
     cfg = prep["cfg"]
     frames, _, t_frames = extract(args, cfg, prep["tracks"])
-    run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
-    splits = _final_splits(args, prep, frames, run_dir)
+    splits = checked_splits(args.splits, cfg, frames.tracks, prep["stored"])
     if prep["chosen"]:
         splits = [splits[k] for k in prep["chosen"]]
+    check_reusable(cfg, frames, splits, RunLayout(prep["run_dir"]))  # before anything is written
+    run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
+    all_splits = _final_splits(args, prep, frames, run_dir)
+    splits = [all_splits[k] for k in prep["chosen"]] if prep["chosen"] else all_splits
     t0 = time.perf_counter()
     result = run_protocol(cfg, frames, splits, run_dir, device=args.device, progress=not args.no_progress)
     print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
