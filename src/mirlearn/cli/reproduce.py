@@ -117,8 +117,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         return frames_of(tables[dataset], kind, max_seconds=30.0 if dataset == "ismir2004" else None)
 
     from mirlearn.datasets.splits import save_splits
+    from mirlearn.experiments.layout import RunLayout
     from mirlearn.io import atomic_write_json
+    from mirlearn.pipeline import check_reusable
 
+    for net in nets:  # nets of other inputs in --out stop the command before anything is written
+        check_reusable(grid.net_config(net, args.profile, user), frames, splits, RunLayout(run_dir), name, net.key)
     start_run(run_dir, dump_toml(base), {"profile": args.profile, "data": str(Path(data).resolve()),
                                          "dataset": kind})
     save_splits(splits, run_dir / "splits.json")
