@@ -64,8 +64,8 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except (PermissionError, OSError):
+        return True  # exists but not ours, or cannot tell: leave its files alone
     return True
 
 

@@ -41,6 +41,7 @@ from mirlearn.errors import AudioError, DatasetError
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.representations import frames
 from mirlearn.features.settings import FrameSettings, frame_count
+from mirlearn.io import pid_alive
 
 #: Bumped whenever the layout or the content of a cache folder changes; part of the key.
 FORMAT_VERSION = 1
@@ -508,18 +509,8 @@ def _clean_leftovers(cache_dir: Path) -> None:
             pid = int(name.rsplit(mark, 1)[1])
         except ValueError:
             continue
-        if pid != os.getpid() and not _pid_alive(pid):
+        if pid != os.getpid() and not pid_alive(pid):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists but not ours, or cannot tell: leave it
-    return True
 
 
 __all__ = ["FORMAT_VERSION", "cache_key", "clear_cache", "extract_frames"]
