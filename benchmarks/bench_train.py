@@ -1,6 +1,6 @@
 """MLP training throughput against a plain PyTorch loop and the machine's float32 matmul peak.
 
-    python -m benchmarks.bench_train [--frames 32768] [--repeats 5] [--out DIR] [--before JSON]
+    python -m benchmarks.bench_train [--frames 32768] [--repeats 5] [--threads N] [--out DIR] [--before JSON]
     python -m benchmarks --only train
 
 Measured in one run, on random standardised frames (513 inputs, 10 classes):
@@ -140,8 +140,10 @@ def run(args: argparse.Namespace) -> Section:
     frames = int(getattr(args, "frames", 32768))
     repeats = int(getattr(args, "repeats", 5))
     before = _before_ratios(getattr(args, "before", None))
+    threads = getattr(args, "threads", None)
     section = Section("train", "MLP training: our SGD epoch against a plain PyTorch loop",
-                      f"python -m benchmarks.bench_train --frames {frames} --repeats {repeats}")
+                      f"python -m benchmarks.bench_train --frames {frames} --repeats {repeats}"
+                      + (f" --threads {threads}" if threads else "") + f"  ({torch.get_num_threads()} torch threads)")
 
     def body(sec: Section) -> None:
         from mirlearn.nn import fastmath
@@ -187,7 +189,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5, help="alternating epochs per loop and configuration")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--before", type=Path, default=None, help="train.json of an earlier run, for the notes")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: PyTorch's); 1 makes CPU times robust to a loaded machine")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     run_and_save(run, args, args.out)
 
 
