@@ -41,7 +41,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mirlearn.nn.hf import GaussNewton, HFConfig, Objective, ParamSpec, train_hf
+from mirlearn.nn.hf import GaussNewton, Objective, ParamSpec
+from mirlearn.nn.train import HFConfig, train_hf
 from mirlearn.nn.hf.curvature import saved_bytes_per_row, CACHE_FACTOR
 
 MUSIC_SPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "music_speech"
@@ -85,7 +86,7 @@ def music_speech_frames(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np
     from mirlearn.audio import load
     from mirlearn.datasets.folder import load_folder
     from mirlearn.datasets.splits import make_splits
-    from mirlearn.features.spectral import magnitude_frames
+    from mirlearn.features.representations.fft import magnitude_frames
 
     tracks = load_folder(root)
     split = make_splits(tracks, n_splits=1, seed=seed)[0]

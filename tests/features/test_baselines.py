@@ -14,7 +14,7 @@ from mirlearn.features.baselines import (
     logmel_frames,
     mfcc_frames,
 )
-from mirlearn.features.spectral import magnitude_frames
+from mirlearn.features.representations.fft import magnitude_frames
 
 SR = 22050
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mirlearn.cli import main
+from mirlearn.experiments.layout import RunLayout
 
 
 def test_music_speech_end_to_end_small_net(shared_data, tmp_path, capsys):
@@ -23,8 +24,9 @@ def test_music_speech_end_to_end_small_net(shared_data, tmp_path, capsys):
     summary = json.loads((out / "results.json").read_text())["summary"]
     best = max(c["mean"] for c in summary.values())
     assert best >= 0.85, summary  # music vs speech; chance is 0.5
-    test_ids = json.loads((out / "splits.json").read_text())["splits"][0]["test"]
-    rows = (out / "split-0" / "predictions" / "layer-all_agg.csv").read_text().splitlines()[1:]
+    split = json.loads((out / "splits.json").read_text())["splits"][0]
+    test_ids = split["test"]
+    rows = RunLayout(out).split(split["name"]).predictions_csv("layer-all_agg").read_text().splitlines()[1:]
     assert sorted(r.split(",")[0] for r in rows) == sorted(test_ids) and len(test_ids) == 32
 
 

@@ -16,7 +16,7 @@ import torch
 
 from mirlearn.nn.fastmath import use_onednn
 from mirlearn.nn.featurenet import FeatureNet
-from mirlearn.nn.hf import HFConfig, train_hf
+from mirlearn.nn.train import HFConfig, train_hf
 from mirlearn.nn.mlp import MLP
 from mirlearn.nn.train import TrainConfig, train_sgd
 

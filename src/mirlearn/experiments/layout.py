@@ -172,7 +172,7 @@ class RunLayout:
         """Every folder of a trained (or training) learner, sorted."""
         if not self.root.is_dir():
             return []
-        marks = ("net.json", "train_log.csv", "train_result.json", "featurenet.pt")
+        marks = ("net.json", "train_log.csv", "train_result.json", "featurenet.pt", "hf_log.csv")  # hf_log: old runs
         return sorted(p for p in self.root.rglob("net") if p.is_dir() and _SCRATCH not in p.parts
                       and any((p / m).is_file() for m in marks))
 

@@ -10,7 +10,7 @@ frameset           :class:`FrameSet`: frames + offsets + tracks + time base
 cache              :func:`extract_frames`: frames of a track table, memory-mapped on disk
 standardize        :class:`Standardizer`
 aggregate          :func:`aggregate_frameset`: mean and variance over windows of seconds
-spectral, baselines  old import paths, re-exporting the above
+baselines          MFCC / log-mel by name with per-call options (the baselines' entry points)
 =================  ==================================================================
 
 Names are imported lazily so that ``import mirlearn.features`` stays cheap.

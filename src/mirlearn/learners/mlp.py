@@ -157,7 +157,7 @@ class MLPLearner(Learner):
             self.train_result_ = train_sgd(self.net_, X_train, y_train, X_valid, y_valid, tc,
                                            run_dir=run_dir, progress=self.progress)
         elif self.optimizer == "hf":
-            from mirlearn.nn.hf import HFConfig, train_hf
+            from mirlearn.nn.train import HFConfig, train_hf
 
             hc = HFConfig(loss=self.loss, init_damping=self.init_damping, max_cg_iters=self.max_cg_iters,
                           max_steps=self.max_epochs, n_chunks=max(1, round(1 / self.curvature_fraction)),

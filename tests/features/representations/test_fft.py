@@ -100,11 +100,3 @@ def test_a_new_kind_is_one_registration(y: np.ndarray) -> None:
     finally:
         representations.unregister_kind("loudest")
     assert "loudest" not in representations.kinds()
-
-
-def test_spectral_still_exports_the_old_names() -> None:
-    from mirlearn.features import spectral
-
-    assert spectral.FrameSettings is FrameSettings and spectral.frames is frames
-    assert spectral.magnitude_frames is magnitude_frames and spectral.frame_count is frame_count
-    assert set(spectral.KINDS) >= {"fft", "mfcc", "logmel"}

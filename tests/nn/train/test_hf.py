@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from mirlearn.errors import ConfigError, TrainingError
-from mirlearn.nn.hf import (GaussNewton, HFConfig, Objective, ParamSpec, get_loss, pcg, sparse_init_,
-                            train_hf)
+from mirlearn.nn.hf import GaussNewton, Objective, ParamSpec, get_loss, pcg, sparse_init_
+from mirlearn.nn.train import HFConfig, train_hf
 from mirlearn.nn.train import LOG_COLUMNS, TrainResult, load_checkpoint
 
 

@@ -12,7 +12,7 @@ import torch
 
 from mirlearn.errors import ConfigError
 from mirlearn.nn.featurenet import FeatureNet
-from mirlearn.nn.hf import HFConfig, train_hf
+from mirlearn.nn.train import HFConfig, train_hf
 from mirlearn.nn.mlp import MLP
 from mirlearn.nn.train import LOG_COLUMNS, TrainConfig, TrainResult, load_checkpoint, train_sgd
 

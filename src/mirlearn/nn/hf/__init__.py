@@ -26,21 +26,10 @@ from mirlearn.nn.hf.objective import Objective, fisher_diagonal
 from mirlearn.nn.hf.params import ParamSpec
 from mirlearn.nn.hf.steps import armijo, backtrack, reduction_ratio, update_damping
 
-# The trainer lives with the training loop (mirlearn.nn.train.hf), which imports the pieces
-# above: importing it here eagerly would be circular, so its names load on first use.
-_TRAINER_NAMES = ("HFConfig", "HFResult", "HFSteps", "train_hf")
-
-
-def __getattr__(name: str):
-    if name in _TRAINER_NAMES:
-        from mirlearn.nn.train import hf
-
-        return getattr(hf, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# The trainer is an epoch runner of the one training loop: mirlearn.nn.train.hf (train_hf,
+# HFConfig, HFSteps), which uses the pieces above.
 
 __all__ = [
-    "HFConfig", "HFResult", "HFSteps", "train_hf",
     "GaussNewton", "gauss_newton_product", "fisher_diagonal", "Objective", "ParamSpec",
     "CGResult", "pcg", "dot64", "store_schedule",
     "backtrack", "reduction_ratio", "armijo", "update_damping",

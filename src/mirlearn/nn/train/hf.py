@@ -47,7 +47,7 @@ from mirlearn.nn.hf.steps import armijo, backtrack, reduction_ratio, update_damp
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, train_loop
 
-__all__ = ["HFConfig", "HFResult", "HFSteps", "train_hf"]
+__all__ = ["HFConfig", "HFSteps", "train_hf"]
 
 #: The log fields an HF step adds after the loop's columns (``train_log.csv``).
 HF_FIELDS = ("objective", "objective_before", "damping", "cg_iters", "chosen_iter", "rate", "rho")
@@ -144,10 +144,6 @@ class HFConfig:
         """What :func:`~mirlearn.nn.train.loop.train_loop` reads from these settings."""
         return LoopSettings(max_epochs=int(self.max_steps), patience=self.patience, device=self.device,
                             restore_best=bool(self.restore_best))
-
-
-#: Old name of the result type; :func:`train_hf` returns the loop's :class:`TrainResult`.
-HFResult = TrainResult
 
 
 class _NonFinite(Exception):

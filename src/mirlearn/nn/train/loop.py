@@ -3,7 +3,7 @@ checkpoints and bitwise resume.
 
 The loop (:func:`train_loop`) knows nothing about how an epoch updates the weights; an
 *epoch runner* (:class:`EpochRunner`) does: :class:`mirlearn.nn.train.sgd.SGDEpochs` (one pass
-of minibatch SGD per epoch) and :class:`mirlearn.nn.hf.trainer.HFSteps` (one Hessian-Free step
+of minibatch SGD per epoch) and :class:`mirlearn.nn.train.hf.HFSteps` (one Hessian-Free step
 per "epoch"). Both give the same :class:`TrainResult`, the same ``checkpoint.pt``, the same
 ``train_log.csv`` and the same ``result.json``.
 
