@@ -1,5 +1,15 @@
 """mirlearn: learn features from music audio with deep neural networks.
 
+The package follows the pipeline, low layers first (a module never imports a higher one)::
+
+    audio, datasets/           decode; track tables, loaders, splits
+    features/                  FrameSet + TimeBase, FrameSettings, frame kinds, cache, aggregation
+    nn/                        networks; one training loop with SGD and Hessian-Free runners
+    classify/                  forest, vote, metrics
+    learners/                  the learner protocol, named feature layers, the MLP learner
+    pipeline, model            split → learner → cells → forest → vote; GenreModel (fit/predict)
+    experiments/, cli/         run folders, the paper's grid and report; the command line
+
 The main names are importable from the package itself; heavy modules (torch, scikit-learn)
 are imported lazily, on first use, so that ``import mirlearn`` and ``mirlearn --help`` stay fast.
 
