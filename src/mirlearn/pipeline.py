@@ -39,7 +39,7 @@ from mirlearn.io import atomic_write_json
 from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_config, load_learner
 
 __all__ = ["cells_of", "make_forest", "part_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
-           "check_reusable", "train_learner", "train_network", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
+           "check_reusable", "train_learner", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
            "format_table", "run_protocol", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
 
@@ -195,11 +195,6 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
     return learner
 
 
-def train_network(cfg: Config, frames: FrameSet, split: Split, net_dir: str | Path, **kwargs: Any) -> Learner:
-    """:func:`train_learner` into the split folder that holds ``net_dir`` (kept for callers)."""
-    return train_learner(cfg, frames, split, SplitLayout(Path(net_dir).parent), **kwargs)
-
-
 # -- feature cells -----------------------------------------------------------------------------
 def _cell_inputs(base: dict[str, Any], cfg: Config, split: Split, spec: FeatureSpec, frames: FrameSet
                  ) -> dict[str, Any]:
@@ -324,8 +319,7 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     outcome.train = tr or {}
 
     cells = cells_of(cfg)
-    base_digest = inputs
-    todo = [c for c in cells if _read_current(layout, c, _cell_inputs(base_digest, cfg, split, c, frames)) is None]
+    todo = [c for c in cells if _read_current(layout, c, _cell_inputs(inputs, cfg, split, c, frames)) is None]
     if todo:
         # The activations live in a scratch folder (a kill leaves nothing the next run keeps).
         with scratch_dir(layout.root, "features") as tmp:

@@ -130,21 +130,18 @@ def start_run(run_dir: Path, config_toml: str, extra: dict[str, Any]) -> Path:
     return run_dir
 
 
-def check_common(args: argparse.Namespace, *, cpu_only: str | None = None, data_exists: bool = True,
-                 dataset_kind: bool = True) -> None:
+def check_common(args: argparse.Namespace, *, data_exists: bool = True, dataset_kind: bool = True) -> None:
     """The checks of the options most commands share (those present in ``args``).
 
     Parameters
     ----------
-    cpu_only : the command's name when it runs its net on the CPU only (see
-        :func:`~mirlearn.cli.checks.check_device`)
     data_exists : ``--data`` is an input that must exist (``demo`` writes it instead)
     dataset_kind : check ``--dataset`` (``reproduce`` reads its deprecated path form itself)
     """
     if hasattr(args, "jobs"):
         checks.check_jobs(args.jobs)
     if hasattr(args, "device"):
-        checks.check_device(args.device, cpu_only=cpu_only)
+        checks.check_device(args.device)
     if dataset_kind and getattr(args, "dataset", None) is not None:
         checks.check_dataset_kind(args.dataset)
     if data_exists and getattr(args, "data", None):

@@ -48,32 +48,30 @@ def _tokens(split: Any) -> list[str]:
     return [split] if isinstance(split, str) else list(split)
 
 
-def _final_splits(args: argparse.Namespace, prep: dict[str, Any], frames, run_dir: Path) -> list:
-    """The splits of the framed tracks (some may have been skipped), saved as ``splits.json``."""
+def _final_splits(args: argparse.Namespace, prep: dict[str, Any], frames) -> list:
+    """The splits of the framed tracks (some may have been skipped)."""
+    return checked_splits(args.splits, prep["cfg"], frames.tracks, prep["stored"])
+
+
+def _save_splits(splits: list, run_dir: Path) -> None:
     from mirlearn.datasets.splits import save_splits
 
-    splits = checked_splits(args.splits, prep["cfg"], frames.tracks, prep["stored"])
     save_splits(splits, run_dir / "splits.json")
-    return splits
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Train and evaluate a config on every split; print the table of track accuracies."""
-    from mirlearn.pipeline import format_table, run_protocol
-
     from mirlearn.experiments.layout import RunLayout
-    from mirlearn.pipeline import check_reusable
+    from mirlearn.pipeline import check_reusable, format_table, run_protocol
 
     prep = _prepare(args)
     cfg = prep["cfg"]
     frames, _, t_frames = extract(args, cfg, prep["tracks"])
-    splits = checked_splits(args.splits, cfg, frames.tracks, prep["stored"])
-    if prep["chosen"]:
-        splits = [splits[k] for k in prep["chosen"]]
+    all_splits = _final_splits(args, prep, frames)
+    splits = [all_splits[k] for k in prep["chosen"]] if prep["chosen"] else all_splits
     check_reusable(cfg, frames, splits, RunLayout(prep["run_dir"]))  # before anything is written
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
-    all_splits = _final_splits(args, prep, frames, run_dir)
-    splits = [all_splits[k] for k in prep["chosen"]] if prep["chosen"] else all_splits
+    _save_splits(all_splits, run_dir)
     t0 = time.perf_counter()
     result = run_protocol(cfg, frames, splits, run_dir, device=args.device, progress=not args.no_progress)
     print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
@@ -119,8 +117,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     prep = _prepare(args)
     cfg = prep["cfg"]
     frames, _, _ = extract(args, cfg, prep["tracks"])
+    splits = _final_splits(args, prep, frames)
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
-    splits = _final_splits(args, prep, frames, run_dir)
+    _save_splits(splits, run_dir)
     k = prep["chosen"][0] if prep["chosen"] else 0
     split = splits[k]
     model_dir = run_dir / "model"

@@ -192,11 +192,12 @@ def clean_scratch(parent: str | os.PathLike[str]) -> list[Path]:
         return removed
     for p in sorted(root.iterdir()):
         m = re.match(r"(\d+)-", p.name)
-        if m and pid_alive(int(m.group(1))) and int(m.group(1)) != os.getpid():
-            continue
-        if m and int(m.group(1)) == os.getpid():
-            continue  # ours, in use by an enclosing block
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        if m and pid_alive(int(m.group(1))):
+            continue  # a running command's, ours included (an enclosing block may use it)
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
         removed.append(p)
     try:
         root.rmdir()  # only when empty

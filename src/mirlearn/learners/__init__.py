@@ -67,7 +67,8 @@ def load_learner(path: str | Path) -> Learner:
     f = path / "featurenet.pt" if path.is_dir() else path
     if not f.is_file():
         raise MirlearnError(f"no trained network at {f}")
-    kind = torch.load(f, map_location="cpu", weights_only=False).get("kind", "mlp")
+    blob = torch.load(f, map_location="cpu", weights_only=False)  # read once, whatever the family
+    kind = blob.get("kind", "mlp")
     if kind not in LEARNERS:
         raise MirlearnError(f"{f}: unknown learner kind {kind!r}; known: {', '.join(LEARNERS)}")
-    return LEARNERS[kind].load(f)
+    return LEARNERS[kind].from_saved(blob)

@@ -59,6 +59,11 @@ class Learner(BaseEstimator):
         raise NotImplementedError
 
     @classmethod
+    def from_saved(cls, blob: dict[str, Any]) -> "Learner":  # pragma: no cover - abstract
+        """The learner of what :meth:`save` wrote, already read from disk."""
+        raise NotImplementedError
+
+    @classmethod
     def load(cls, path: str | Path) -> "Learner":
         """Load a saved learner of any registered family (see :func:`mirlearn.learners.load_learner`)."""
         from mirlearn.learners import load_learner

@@ -135,19 +135,9 @@ def cell_features(all_layers: FrameSet, widths: Mapping[str, int] | Sequence[int
                 X = np.ascontiguousarray(all_layers.X[:, cols[0]:cols[-1] + 1])
             else:
                 X = np.ascontiguousarray(all_layers.X[:, cols])
-            fs = _like(all_layers, X)
+            fs = all_layers.with_rows(X)
     if spec.aggregate:
-        kw = {}
-        if sr is not None:
-            kw["sr"] = sr
-        if hop_length is not None:
-            kw["hop_length"] = hop_length
-        fs = aggregate_frameset(fs, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds, **kw)
+        fs = aggregate_frameset(fs, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds,
+                                sr=sr, hop_length=hop_length)
     return fs
 
-
-def _like(fs: FrameSet, X: np.ndarray) -> FrameSet:
-    """A FrameSet of new rows ``X`` with the offsets, tracks (and time base) of ``fs``."""
-    import dataclasses
-
-    return dataclasses.replace(fs, X=X)

@@ -271,13 +271,17 @@ class MLPLearner(Learner):
         """Load a learner written by :meth:`save` (a folder holding ``featurenet.pt``, or the file)."""
         import torch
 
-        from mirlearn.nn.featurenet import FeatureNet
-
         path = Path(path)
         f = path / "featurenet.pt" if path.is_dir() else path
         if not f.is_file():
             raise MirlearnError(f"no trained network at {f}")
-        blob = torch.load(f, map_location="cpu", weights_only=False)
+        return cls.from_saved(torch.load(f, map_location="cpu", weights_only=False))
+
+    @classmethod
+    def from_saved(cls, blob: dict[str, Any]) -> "MLPLearner":
+        """The learner of a blob that :meth:`save` wrote (already read from disk)."""
+        from mirlearn.nn.featurenet import FeatureNet
+
         params = dict(blob["params"])
         params["hidden"] = tuple(params["hidden"])
         for key in ("device", "run_dir", "progress"):
