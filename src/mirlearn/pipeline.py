@@ -40,7 +40,7 @@ from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_
 
 __all__ = ["cells_of", "make_forest", "part_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
            "check_reusable", "train_learner", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
-           "format_table", "run_protocol", "transfer", "baseline_features", "run_baseline", "fit_model",
+           "format_table", "run_protocol", "predict_spec", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
 
 Log = Callable[[str], None]
@@ -219,7 +219,7 @@ def _cell_is_current(path: Path, inputs: dict[str, Any], log: Log, split: Split,
 def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Sequence[int] | None, split: Split,
                    layout: SplitLayout | str | Path, cells: Sequence[FeatureSpec], *,
                    inputs: dict[str, Any] | None = None, experiment: dict[str, Any] | None = None,
-                   log: Log = print) -> dict[str, dict[str, Any]]:
+                   keep_forests: dict[str, Any] | None = None, log: Log = print) -> dict[str, dict[str, Any]]:
     """Forest + vote for every feature cell; one JSON per cell, current cells are reused.
 
     Parameters
@@ -233,6 +233,8 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
     inputs : the fingerprint of what made ``features`` (a learner's, or a baseline's); each
         cell record stores it with the split, cell and forest settings
     experiment : what the cells belong to (table, dataset, net, method, units), stored in each
+    keep_forests : cell names (keys) whose fitted forests are wanted; each fitted one is stored
+        under its name (a reused cell fits no forest and stores none)
     """
     from mirlearn.classify import evaluate_tracks, vote, write_predictions
     from mirlearn.runs import git_commit, package_versions
@@ -255,6 +257,8 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
         t0 = time.perf_counter()
         forest = make_forest(cfg).fit(fit_fs)
         t_fit = time.perf_counter() - t0
+        if keep_forests is not None and spec.name in keep_forests:
+            keep_forests[spec.name] = forest
         t0 = time.perf_counter()
         frame_proba = forest.predict_frames(test_fs)
         t_pred = time.perf_counter() - t0
@@ -272,8 +276,9 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
                   "inputs": cell_inputs, **provenance}
         atomic_write_json(path, record)
         results[spec.name] = record
-        log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  frame acc {m.frame_accuracy:6.1%}"
-            f"  (forest fit {t_fit:.1f} s on {n_rows} × {fs.dim})")
+        rows = "window" if spec.aggregate else "frame"  # an aggregated cell's rows are windows
+        log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  {rows} acc {m.frame_accuracy:6.1%}"
+            f"  (forest fit {t_fit:.1f} s on {n_rows} {rows}s × {fs.dim})")
     return results
 
 
@@ -290,7 +295,8 @@ class SplitOutcome:
 
 def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout | str | Path, *, device: str = "cpu",
               progress: bool = True, keep_features: bool = False, learner: Learner | None = None,
-              experiment: dict[str, Any] | None = None, log: Log = print) -> SplitOutcome:
+              experiment: dict[str, Any] | None = None, model_dir: str | Path | None = None,
+              model_info: dict[str, Any] | None = None, log: Log = print) -> SplitOutcome:
     """Train the configuration's learner on one split and evaluate every feature cell.
 
     Parameters
@@ -302,6 +308,9 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     keep_features : keep the all-layer activations on disk after the cells are done
     learner : an already trained learner to evaluate (no training then)
     experiment : stored in every cell record (see :func:`evaluate_cells`)
+    model_dir : also save a :class:`~mirlearn.model.GenreModel` there (this split's learner and
+        the forest of the configuration's predict cell, fit on train + valid tracks), unless the
+        one there was made from the same inputs; ``model_info`` goes into its ``model.json``
     """
     layout = layout if isinstance(layout, SplitLayout) else SplitLayout(Path(layout))
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -320,20 +329,73 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
 
     cells = cells_of(cfg)
     todo = [c for c in cells if _read_current(layout, c, _cell_inputs(inputs, cfg, split, c, frames)) is None]
-    if todo:
+    model_spec = predict_spec(cfg)
+    model_inputs = _cell_inputs(inputs, cfg, split, model_spec, frames)
+    need_model = model_dir is not None and not _model_is_current(Path(model_dir), model_inputs)
+    if todo or need_model:
         # The activations live in a scratch folder (a kill leaves nothing the next run keeps).
         with scratch_dir(layout.root, "features") as tmp:
             t0 = time.perf_counter()
             all_layers = split_activations(learner, frames, split, tmp / layout.features_file.name)
             outcome.timings["features_s"] = time.perf_counter() - t0
-            evaluate_cells(cfg, all_layers, learner.feature_layers_, split, layout, todo, inputs=inputs,
-                           experiment=experiment, log=log)
+            kept: dict[str, Any] = {model_spec.name: None}
+            if todo:
+                evaluate_cells(cfg, all_layers, learner.feature_layers_, split, layout, todo, inputs=inputs,
+                               experiment=experiment, keep_forests=kept, log=log)
+            if need_model:
+                t0 = time.perf_counter()
+                _save_split_model(cfg, learner, all_layers, split, layout, model_spec, kept[model_spec.name],
+                                  Path(model_dir), {**(model_info or {}), "inputs": model_inputs}, log)
+                outcome.timings["model_s"] = time.perf_counter() - t0
             del all_layers
             if keep_features:
                 os.replace(tmp / layout.features_file.name, layout.features_file)
     for spec in cells:
         outcome.cells[spec.name] = json.loads(layout.cell_json(spec.name).read_text())
     return outcome
+
+
+def predict_spec(cfg: Config) -> FeatureSpec:
+    """The feature cell of the forest a configuration saves with its model (for ``predict``)."""
+    f = cfg.features
+    return FeatureSpec(layers=f.predict_layers, aggregate=f.predict_aggregate, window_seconds=f.window_seconds,
+                       hop_seconds=f.hop_seconds)
+
+
+def _model_is_current(model_dir: Path, inputs: dict[str, Any]) -> bool:
+    """Whether ``model_dir`` holds a saved model made from ``inputs``."""
+    meta = _read_json(model_dir / "model.json")
+    return meta is not None and not differences((meta.get("info") or {}).get("inputs"), inputs) \
+        and (model_dir / "forest.joblib").is_file()
+
+
+def _save_split_model(cfg: Config, learner: Learner, all_layers: FrameSet, split: Split, layout: SplitLayout,
+                      spec: FeatureSpec, forest: Any, model_dir: Path, info: dict[str, Any], log: Log) -> None:
+    """Save the split's learner + the predict cell's forest as a GenreModel in ``model_dir``.
+
+    The forest fit by the cell is reused; when that cell was reused from disk (or is not one
+    of the configuration's cells) a forest is fit here on the same train + valid features. The
+    folder appears whole: it is written beside and renamed into place.
+    """
+    import shutil
+
+    from mirlearn.model import GenreModel
+
+    if forest is None:
+        fit_fs, _ = fit_and_test_parts(cell_features(all_layers, learner.feature_layers_, spec), split)
+        forest = make_forest(cfg).fit(fit_fs)
+        del fit_fs
+    record = _read_json(layout.cell_json(spec.name)) or {}
+    accuracy = (record.get("metrics") or {}).get("accuracy")
+    info = {"config": cfg.name, "max_seconds": cfg.frames.max_seconds, "split": split.name,
+            "cell": spec.name, "test_track_accuracy": accuracy, **info}
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    with scratch_dir(model_dir.parent, "model") as tmp:
+        GenreModel(learner, forest, spec, cfg.frames, info).save(tmp / "model")
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        os.replace(tmp / "model", model_dir)
+    log(f"[{split.name}] model saved: {model_dir} (learner + forest of {spec.name})")
 
 
 def _read_current(layout: SplitLayout, spec: FeatureSpec, inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -368,11 +430,18 @@ def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequ
 
 
 def run_protocol(cfg: Config, frames: FrameSet, splits: Sequence[Split], out_dir: str | Path | RunLayout, *,
-                 device: str = "cpu", progress: bool = True, log: Log = print) -> dict[str, Any]:
-    """Run :func:`run_split` on every split and write ``results.json`` with the summary."""
+                 device: str = "cpu", progress: bool = True, model_info: dict[str, Any] | None = None,
+                 log: Log = print) -> dict[str, Any]:
+    """Run :func:`run_split` on every split and write ``results.json`` with the summary.
+
+    The first split's learner and predict-cell forest are saved as the run's model
+    (``RunLayout.model_dir``), for ``predict``, ``features`` and ``evaluate``; ``model_info``
+    (where the data and splits are) goes into its ``model.json``.
+    """
     run = out_dir if isinstance(out_dir, RunLayout) else RunLayout(out_dir)
-    outcomes = [run_split(cfg, frames, split, run.split(split.name), device=device, progress=progress, log=log)
-                for split in splits]
+    outcomes = [run_split(cfg, frames, split, run.split(split.name), device=device, progress=progress, log=log,
+                          model_dir=run.model_dir if i == 0 else None, model_info=model_info)
+                for i, split in enumerate(splits)]
     cells = cells_of(cfg)
     summary = summarize(outcomes, cells)
     result = {"config": cfg.name, "splits": [o.split for o in outcomes], "summary": summary,

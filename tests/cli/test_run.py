@@ -43,6 +43,45 @@ def test_run_end_to_end_well_above_chance_and_resumes(synth, home, small, common
     assert len(list((out / "invocations").glob("*.json"))) == 2
 
 
+def test_run_saves_a_model_that_predict_and_evaluate_take_from_the_run_folder(synth, home, small, common, capsys):
+    out = home / "run-model"
+    args = ["run", "--data", str(synth), "--config", "demo", "--out", str(out), *small,
+            "--set", "features.layers=['all']", *common]
+    assert main(args) == 0
+    assert "mirlearn predict" in capsys.readouterr().out
+    model = out / "model"
+    meta = json.loads((model / "model.json").read_text())
+    split = json.loads((out / "splits.json").read_text())
+    assert meta["info"]["split"] == meta["info"]["inputs"]["split"]["id"]
+    cell = json.loads(next(out.glob(f"split-*/cells/{meta['info']['cell']}.json")).read_text())
+    assert meta["info"]["test_track_accuracy"] == cell["metrics"]["accuracy"]  # the cell's own forest
+    assert split  # the model names the split file it was trained on
+    assert Path(meta["info"]["splits_file"]) == (out / "splits.json").resolve()
+    clip = next(Path(synth).rglob("*.wav"))
+    assert main(["predict", str(out), str(clip), "--no-progress"]) == 0  # the run folder itself
+    assert str(clip.name) in capsys.readouterr().out
+    assert main(["evaluate", str(out), "--out", str(out / "evaluation"), *small,
+                 "--set", "features.layers=['all']", *common]) == 0
+    assert (out / "evaluation" / "cells" / "layer-all_agg.json").is_file()
+    # a rerun keeps the model made from the same inputs; a removed model comes back without retraining
+    stamp = (model / "forest.joblib").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (model / "forest.joblib").stat().st_mtime_ns == stamp
+    import shutil
+    shutil.rmtree(model)
+    capsys.readouterr()
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "model saved" in text and "training" not in text
+    assert json.loads((model / "model.json").read_text())["info"]["inputs"] == meta["info"]["inputs"]
+
+
+def test_not_a_model_folder_is_one_line(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), str(tmp_path / "x.wav")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a mirlearn model or run folder" in err[0]
+
+
 def test_same_seed_same_metrics(synth, home, small, common):
     outs = []
     for k in range(2):

@@ -73,12 +73,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
     _save_splits(all_splits, run_dir)
     t0 = time.perf_counter()
-    result = run_protocol(cfg, frames, splits, run_dir, device=args.device, progress=not args.no_progress)
+    layout = RunLayout(run_dir)
+    model_info = {"data": str(Path(args.data).resolve()), "dataset": args.dataset,
+                  "splits_file": str(layout.splits_json.resolve()),
+                  "split_index": [s.name for s in all_splits].index(splits[0].name)}
+    result = run_protocol(cfg, frames, splits, layout, device=args.device, progress=not args.no_progress,
+                          model_info=model_info)
     print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
           f"forest of {cfg.forest.n_estimators} trees + majority vote:")
     print(format_table(result["summary"], cfg.features.layers, cfg.features.aggregate))
     print(f"\nframes {t_frames:.1f} s, networks + forests {time.perf_counter() - t0:.1f} s; "
-          f"results in {run_dir / 'results.json'}")
+          f"results in {layout.results_json}")
+    print(f"model (split {splits[0].name}): {layout.model_dir}   (use: mirlearn predict {run_dir} AUDIO...)")
     return 0
 
 
@@ -137,12 +143,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # -- evaluate -------------------------------------------------------------------------------
 def check_model_dir(path: str) -> Path:
-    """A model folder written by ``mirlearn train`` (holding ``model.json``)."""
-    p = checks.check_exists(path, "MODEL", what="model folder")
-    if not (p / "model.json").is_file():
-        raise MirlearnError(f"{p}: not a mirlearn model folder (no model.json); `mirlearn train` writes "
-                            "one into its run directory under model/")
-    return p
+    """The model folder of ``path``: a model folder (holding ``model.json``) or a run folder
+    of ``run``, ``demo`` or ``train`` (holding ``model/``)."""
+    p = checks.check_exists(path, "MODEL", what="model or run folder")
+    if (p / "model.json").is_file():
+        return p
+    if (p / "model" / "model.json").is_file():
+        return p / "model"
+    raise MirlearnError(f"{p}: not a mirlearn model or run folder (no model.json, no model/model.json); "
+                        "`mirlearn run`, `demo` and `train` write one under OUT/model/")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -244,7 +253,7 @@ def register(sub: Any) -> None:
                             description="Evaluate a trained model's features on the test part of a split: "
                             "every layer × aggregation, each with its own forest.",
                             example="mirlearn evaluate runs/model/model --set forest.n_estimators=100")
-    e.add_argument("model", help="model folder written by `mirlearn train` (OUT/model)")
+    e.add_argument("model", help="a run folder of `mirlearn run`, `demo` or `train`, or its model/ folder")
     g = e.add_argument_group("data")
     options.add_data(g, required=False, help="dataset folder or CSV manifest (default: the "  # type: ignore[arg-type]
                      "model's training data)")

@@ -115,6 +115,13 @@ class RunLayout:
         return self.root / "environment.json"
 
     @property
+    def model_dir(self) -> Path:
+        """The run's model for ``predict`` / ``features`` / ``evaluate``: the learner of its
+        first split and the forest of the configuration's predict cell (see
+        :class:`mirlearn.model.GenreModel`)."""
+        return self.root / "model"
+
+    @property
     def run_json(self) -> Path:
         return self.root / "run.json"
 
