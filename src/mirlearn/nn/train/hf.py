@@ -273,7 +273,8 @@ class HFSteps:
 def train_hf(model: torch.nn.Module, X_train: np.ndarray | torch.Tensor, y_train: np.ndarray | torch.Tensor,
              X_valid: np.ndarray | torch.Tensor | None = None, y_valid: np.ndarray | torch.Tensor | None = None,
              config: HFConfig | None = None, *, run_dir: str | Path | None = None, progress: bool = True,
-             callback: Callable[[dict[str, Any]], bool | None] | None = None) -> TrainResult:
+             callback: Callable[[dict[str, Any]], bool | None] | None = None,
+             epoch_lines: bool = True) -> TrainResult:
     """Train ``model`` with Hessian-Free optimisation; the model's parameters are updated in place.
 
     Parameters
@@ -289,9 +290,10 @@ def train_hf(model: torch.nn.Module, X_train: np.ndarray | torch.Tensor, y_train
     run_dir : folder for ``train_log.csv``, ``checkpoint.pt`` and ``result.json`` (the training
         loop's files, as for SGD). If it holds a checkpoint of the same settings and data,
         training resumes from it and reaches the same parameters as an uninterrupted run.
-    progress : show a tqdm bar over HF steps.
+    progress : show a bar over HF steps on a terminal (``False`` removes the bar only).
     callback : called after each step (after the checkpoint) with the step's log row, while the
         model holds the step's parameters; returning True stops training.
+    epoch_lines : one line per HF step on stderr when no bar is shown (see :func:`train_loop`).
 
     Returns
     -------
@@ -332,7 +334,7 @@ def train_hf(model: torch.nn.Module, X_train: np.ndarray | torch.Tensor, y_train
         fingerprint = data_fingerprint(X_train, y_train, X_valid, y_valid) if run_dir is not None else None
         loop_callback = None if callback is None else (lambda epoch, row: callback(dict(row)))
         return train_loop(model, runner, X_valid, y_valid, cfg, run_dir=run_dir, progress=progress,
-                          callback=loop_callback, fingerprint=fingerprint, desc="HF")
+                          callback=loop_callback, fingerprint=fingerprint, desc="HF", epoch_lines=epoch_lines)
     finally:
         model.train(was_training)
 

@@ -13,6 +13,11 @@ Files written under ``run_dir`` (all atomically: temporary file, then rename)
 - ``train_log.csv``: one row per epoch (:data:`~mirlearn.nn.train.log.LOG_COLUMNS`, then the
   runner's fields);
 - ``result.json``: the :class:`TrainResult` with the settings, once training has finished.
+
+What a person sees (on stderr): on a terminal, a bar over the epochs whose postfix shows the
+last epoch's losses; anywhere else (a pipe, a log file) or with ``progress=False`` (the CLI's
+``--no-progress``), one line per epoch (:func:`epoch_line`), never carriage returns. The
+per-epoch line is the run's log, not decoration: only ``epoch_lines=False`` silences it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol, TextIO
 
 import numpy as np
 import torch
@@ -34,8 +39,9 @@ from mirlearn.nn.fastmath import fast_cpu_matmul, matmul_path
 from mirlearn.nn.train.checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, check_resumable, load_checkpoint,
                                           save_checkpoint)
 from mirlearn.nn.train.log import LOG_NAME, write_log
+from mirlearn.progress import Progress, format_seconds, is_terminal
 
-__all__ = ["RESULT_NAME", "EpochRunner", "LoopSettings", "TrainResult", "train_loop"]
+__all__ = ["RESULT_NAME", "EpochRunner", "LoopSettings", "TrainResult", "epoch_line", "train_loop"]
 
 RESULT_NAME = "result.json"
 
@@ -205,6 +211,22 @@ def _better(monitor: str, loss: float, acc: float, p: Mapping[str, Any]) -> bool
     return loss < p["best_valid_loss"]
 
 
+def epoch_line(desc: str, unit: str, row: Mapping[str, Any], max_epochs: int, *, best: bool = False) -> str:
+    """One log line of a finished epoch (HF: step), e.g.
+    ``'sgd epoch 3/40: train loss 0.8123, valid loss 0.9012, valid acc 61.3%, 1.4 s (best)'``.
+
+    Losses are mean nats per frame, ``valid acc`` the frame accuracy; the validation fields
+    are left out when there is no validation data (NaN). ``best`` marks the best epoch so far.
+    """
+    parts = [f"train loss {row['train_loss']:.4f}"]
+    if not math.isnan(row["valid_loss"]):
+        parts.append(f"valid loss {row['valid_loss']:.4f}")
+    if not math.isnan(row["valid_acc"]):
+        parts.append(f"valid acc {row['valid_acc']:.1%}")
+    parts.append(format_seconds(row["seconds"]))
+    return f"{desc} {unit} {row['epoch']}/{max_epochs}: {', '.join(parts)}" + (" (best)" if best else "")
+
+
 def train_loop(
     model: nn.Module,
     runner: EpochRunner,
@@ -217,6 +239,8 @@ def train_loop(
     callback: Callable[[int, dict[str, Any]], Any] | None = None,
     fingerprint: Any = None,
     desc: str = "train",
+    epoch_lines: bool = True,
+    stream: TextIO | None = None,
 ) -> TrainResult:
     """Run epochs of ``runner`` with validation, early stopping, logs, checkpoints and resume.
 
@@ -250,7 +274,8 @@ def train_loop(
     run_dir : path or None
         Where checkpoint, log and result go; ``None`` keeps everything in memory.
     progress : bool
-        Show a tqdm bar over epochs.
+        Show a bar over epochs when ``stream`` is a terminal (:class:`mirlearn.progress.Progress`).
+        ``False`` (``--no-progress``) removes the bar only: the per-epoch lines stay.
     callback : callable(epoch, row) or None
         Called after each epoch's checkpoint is written; returning ``True`` (exactly) stops training
         (``stop_reason='callback'``); raising from it stops training too (a
@@ -258,7 +283,12 @@ def train_loop(
     fingerprint : any
         Identity of the data (:func:`data_fingerprint`), stored and compared on resume.
     desc : str
-        Progress-bar label.
+        Label of the bar and of the per-epoch lines.
+    epoch_lines : bool
+        Write one line per epoch (:func:`epoch_line`) to ``stream`` whenever no bar is shown
+        (not a terminal, or ``progress=False``); ``False`` writes nothing.
+    stream : text stream or None
+        Where the bar and the lines go (default: ``sys.stderr`` at call time).
 
     Raises
     ------
@@ -267,7 +297,7 @@ def train_loop(
     ConfigError
         ``run_dir`` holds a checkpoint of another run.
     """
-    from tqdm.auto import tqdm
+    import sys
 
     s: LoopSettings = config.loop_settings()
     device = torch.device(s.device)
@@ -277,6 +307,8 @@ def train_loop(
     has_valid = X_valid is not None
     monitor = getattr(runner, "monitor", "loss")
     patience = s.patience if has_valid else None
+    stream = sys.stderr if stream is None else stream
+    unit = getattr(runner, "unit", "epoch")
 
     old_threads = torch.get_num_threads()
     if s.num_threads is not None:
@@ -299,6 +331,9 @@ def train_loop(
             model.load_state_dict(ckpt["model"])
             runner.load_state_dict(ckpt["runner_state"])
             p.update(ckpt["progress"])
+            if epoch_lines and p["epoch"] and p["epoch"] < s.max_epochs:
+                print(f"{desc}: resuming after {unit} {p['epoch']} of {s.max_epochs} ({ckpt_path})",
+                      file=stream, flush=True)
 
         def stop_reason() -> str | None:
             if patience is not None and p["bad_epochs"] >= patience:
@@ -323,8 +358,9 @@ def train_loop(
 
         p["stop_reason"] = stop_reason()
         if p["stop_reason"] is None:
-            bar = tqdm(total=s.max_epochs, initial=p["epoch"], disable=not progress, desc=desc,
-                       unit=getattr(runner, "unit", "epoch"), dynamic_ncols=True)
+            # A bar only on a terminal; elsewhere the per-epoch lines below are the whole log.
+            bar = Progress(s.max_epochs, desc, unit, enabled=progress and is_terminal(stream),
+                           initial=p["epoch"], stream=stream)
             for epoch in range(p["epoch"] + 1, s.max_epochs + 1):
                 t0 = time.perf_counter()
                 try:
@@ -337,11 +373,13 @@ def train_loop(
                 seconds = time.perf_counter() - t0
                 row = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss, "valid_acc": valid_acc, "seconds": seconds}
                 row.update(runner.log_fields())
+                best = False
                 if not has_valid:
                     p.update(best_epoch=epoch)
                 elif _better(monitor, valid_loss, valid_acc, p):
                     p.update(best_epoch=epoch, best_valid_loss=valid_loss, best_valid_acc=valid_acc,
                              best_state=state_dict_cpu(model) if s.restore_best else None, bad_epochs=0)
+                    best = True
                 else:
                     p["bad_epochs"] += 1
                 p["epoch"] = epoch
@@ -351,8 +389,10 @@ def train_loop(
                 if run_dir is not None:
                     checkpoint()
                     write_log(run_dir / LOG_NAME, p["history"])
-                bar.update(1)
-                bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}", acc=f"{valid_acc:.3f}", best=p["best_epoch"])
+                if bar.mode == "bar":
+                    bar.update(1, train=train_loss, valid=valid_loss, acc=valid_acc, best=p["best_epoch"])
+                elif epoch_lines:
+                    print(epoch_line(desc, unit, row, s.max_epochs, best=best), file=stream, flush=True)
                 if callback is not None and callback(epoch, row) is True and p["stop_reason"] is None:
                     p["stop_reason"] = "callback"
                 if p["stop_reason"] is not None:

@@ -235,6 +235,7 @@ def train_sgd(
     run_dir: str | Path | None = None,
     progress: bool = True,
     callback: Callable[[int, dict[str, Any]], None] | None = None,
+    epoch_lines: bool = True,
 ) -> TrainResult:
     """Train ``model`` with plain minibatch SGD and early stopping (ReLU+SGD[+Dropout]).
 
@@ -257,8 +258,8 @@ def train_sgd(
         Validation frames and labels, read in order in batches of ``config.eval_batch_size``.
     config : TrainConfig or None
         ``None``: the paper's defaults, ``TrainConfig()``.
-    run_dir, progress, callback
-        See :func:`train_loop`.
+    run_dir, progress, callback, epoch_lines
+        See :func:`train_loop` (``progress=False`` removes the bar, not the per-epoch lines).
 
     Returns
     -------
@@ -272,4 +273,5 @@ def train_sgd(
     model.to(torch.device(config.device))
     runner = SGDEpochs(model, X_train, y_train, config)
     fingerprint = data_fingerprint(X_train, y_train, X_valid, y_valid) if run_dir is not None else None
-    return train_loop(model, runner, X_valid, y_valid, config, run_dir=run_dir, progress=progress, callback=callback, fingerprint=fingerprint, desc="sgd")
+    return train_loop(model, runner, X_valid, y_valid, config, run_dir=run_dir, progress=progress, callback=callback,
+                      fingerprint=fingerprint, desc="sgd", epoch_lines=epoch_lines)
