@@ -151,7 +151,8 @@ def extract_frames(
         ``False``: any unusable file raises :class:`DatasetError` listing all of them.
         ``True``: unusable files are listed in a warning and left out of the result.
     progress : bool
-        Show a progress bar (tqdm) while decoding.
+        Show progress while decoding (:class:`mirlearn.progress.Progress`: a bar on a
+        terminal, a line every 10 % elsewhere).
     max_seconds : float or None, optional
         Keep only the first ``max_seconds`` seconds of every track (the ISMIR 2004 protocol
         uses 30 s); ``None`` keeps all. Overrides ``settings.max_seconds`` when given.
@@ -262,10 +263,23 @@ def _track_frames(path: str, settings: FrameSettings, max_seconds: float | None)
     try:
         y = _decode(path, settings.sr, max_seconds)
     except AudioError as exc:
-        return None, exc.cause
+        return None, _dangling(path) or exc.cause
     if frame_count(len(y), settings) == 0:
         return None, f"shorter than one frame ({len(y)} samples < {settings.n_fft})"
     return np.ascontiguousarray(frames(y, settings), dtype=np.float32), None
+
+
+def _dangling(path: str) -> str | None:
+    """``'dangling symlink to <target>'`` when ``path`` is a link to nothing, else None.
+
+    The decoder would only say "not found", which hides that the file is a link.
+    """
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            return f"dangling symlink to {os.readlink(path)}"
+        except OSError:
+            return "dangling symlink"
+    return None
 
 
 def _n_jobs(n_jobs: int) -> int:
@@ -326,14 +340,14 @@ def _build(
 
     Raises DatasetError when no track is usable (nothing is published then).
     """
-    from tqdm import tqdm
+    from mirlearn.progress import Progress
 
     jobs = ((os.path.abspath(os.fspath(t.path)), settings, max_seconds) for t in tracks)
     lengths: list[int] = []
     bad: list[dict] = []
     dim = settings.dim
     with open(tmp / "X.f32", "wb") as f, \
-            tqdm(total=len(tracks), desc="frames", unit="track", disable=not progress) as bar:
+            Progress(len(tracks), "frames", "track", enabled=progress) as bar:
         for t, (X, cause) in zip(tracks, _results(jobs, n_jobs, settings)):
             if X is None:
                 bad.append({"track_id": t.track_id, "path": str(t.path), "cause": cause})
