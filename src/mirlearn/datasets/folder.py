@@ -34,11 +34,26 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+def dangling_symlink(path: str | os.PathLike[str]) -> str | None:
+    """``'dangling symlink to <target>'`` when ``path`` is a symbolic link to nothing, else None.
+
+    The cause of a bad file that a decoder would only call "not found".
+    """
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            return f"dangling symlink to {os.readlink(path)}"
+        except OSError:
+            return "dangling symlink"
+    return None
+
+
 def iter_audio_files(directory: Path, extensions: Iterable[str] = AUDIO_EXTENSIONS) -> list[Path]:
     """All audio files below ``directory``, recursively, sorted by relative path.
 
     Hidden files and folders (name starting with ``.``, which includes the temporary files of
     interrupted atomic writes) are skipped. Symbolic links to folders are followed once.
+    Dangling symbolic links with an audio extension are kept (not silently dropped), so that
+    decoding reports them as bad files, named with their target (:func:`dangling_symlink`).
 
     Parameters
     ----------
@@ -67,7 +82,7 @@ def iter_audio_files(directory: Path, extensions: Iterable[str] = AUDIO_EXTENSIO
             if is_hidden(name) or os.path.splitext(name)[1].lower() not in exts:
                 continue
             p = Path(dirpath, name)
-            if p.is_file():
+            if p.is_file() or dangling_symlink(p):
                 found.append((p.relative_to(directory).as_posix(), p))
     found.sort(key=lambda rp: rp[0])
     return [p for _, p in found]
@@ -90,7 +105,9 @@ def load_folder(root: str | Path, *, extensions: Iterable[str] = AUDIO_EXTENSION
         One track per audio file, in order of label, then relative path. ``track_id`` is the
         path relative to ``root`` without its extension, joined with '/' (e.g.
         ``"music/bagpipe"``); ``path`` is absolute; ``label`` the first folder below
-        ``root``; ``artist`` and ``duration`` are ``None``. The files are not decoded.
+        ``root``; ``artist`` and ``duration`` are ``None``. The files are not decoded:
+        an undecodable file or a dangling symbolic link is a track here, and frame
+        extraction reports it (stopping unless ``skip_bad``).
 
     Raises
     ------

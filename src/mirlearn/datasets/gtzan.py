@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mirlearn.datasets.folder import AUDIO_EXTENSIONS, is_hidden
+from mirlearn.datasets.folder import AUDIO_EXTENSIONS, dangling_symlink, is_hidden
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import AudioError, DatasetError
 
@@ -82,7 +82,8 @@ class GtzanReport:
         Files in the genre folders that are not expected clips (other names, ids beyond
         ``.00099``, a clip in the wrong genre folder, a second copy of a clip).
     bad : dict of Path to str
-        Clips that could not be decoded, with the cause.
+        Clips that could not be decoded, with the cause (in GTZAN order); a clip that is a
+        dangling symbolic link is here at every check level ("dangling symlink to <target>").
     """
 
     root: Path
@@ -232,6 +233,7 @@ def validate_gtzan(root: str | Path, *, check: Check = "quick", n_jobs: int = 4)
     exts = {e.lower() for e in AUDIO_EXTENSIONS}
     paths: dict[str, Path] = {}
     extra: list[Path] = []
+    dangling: dict[Path, str] = {}  # clips that are links to nothing: bad at any check level
     for g in GENRES:
         gdir = data_dir / g
         if not gdir.is_dir():
@@ -241,7 +243,8 @@ def validate_gtzan(root: str | Path, *, check: Check = "quick", n_jobs: int = 4)
                 continue
             p = gdir / name
             m = _CLIP_RE.match(name)
-            if (m is None or not p.is_file() or m["genre"] != g or m["ext"].lower() not in exts):
+            broken = dangling_symlink(p)
+            if (m is None or not (p.is_file() or broken) or m["genre"] != g or m["ext"].lower() not in exts):
                 extra.append(p)
                 continue
             tid = f"{m['genre']}.{m['num']}"
@@ -249,6 +252,8 @@ def validate_gtzan(root: str | Path, *, check: Check = "quick", n_jobs: int = 4)
                 extra.append(p)
                 continue
             paths[tid] = p
+            if broken:
+                dangling[p] = broken
     ordered = {tid: paths[tid] for tid in gtzan_ids() if tid in paths}
     report = GtzanReport(
         root=Path(root), data_dir=data_dir, layout=layout, check=check,
@@ -257,11 +262,13 @@ def validate_gtzan(root: str | Path, *, check: Check = "quick", n_jobs: int = 4)
         missing=[t for t in gtzan_ids() if t not in paths],
         extra=extra,
     )
-    if check != "none" and ordered:
-        files = list(ordered.values())
+    causes: dict[Path, str | None] = dict.fromkeys(ordered.values())
+    causes.update(dangling)
+    if check != "none":
+        files = [p for p in ordered.values() if p not in dangling]
         with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
-            causes = list(pool.map(lambda p: _probe(p, check), files))
-        report.bad = {p: c for p, c in zip(files, causes) if c is not None}
+            causes.update(zip(files, pool.map(lambda p: _probe(p, check), files)))
+    report.bad = {p: c for p, c in causes.items() if c is not None}
     return report
 
 

@@ -16,6 +16,7 @@ import csv
 import os
 from pathlib import Path
 
+from mirlearn.datasets.folder import dangling_symlink
 from mirlearn.datasets.splits import PARTS, Split
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import DatasetError, SplitError
@@ -117,7 +118,9 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
             continue
         path_line[key] = line
         if not full.is_file():
-            problems.append(f"line {line}: audio file not found: {cell['path']}")
+            why = dangling_symlink(full)
+            problems.append(f"line {line}: {why}: {cell['path']}" if why
+                            else f"line {line}: audio file not found: {cell['path']}")
         tid = cell.get("track_id") or Path(cell["path"].replace("\\", "/")).with_suffix("").as_posix()
         if tid in id_line:
             problems.append(f"line {line}: duplicate track id {tid!r} (first on line {id_line[tid]})")

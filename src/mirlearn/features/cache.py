@@ -36,6 +36,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from mirlearn.datasets.folder import dangling_symlink
 from mirlearn.datasets.tracks import TrackTable
 from mirlearn.errors import AudioError, DatasetError
 from mirlearn.features.frameset import FrameSet
@@ -263,23 +264,10 @@ def _track_frames(path: str, settings: FrameSettings, max_seconds: float | None)
     try:
         y = _decode(path, settings.sr, max_seconds)
     except AudioError as exc:
-        return None, _dangling(path) or exc.cause
+        return None, dangling_symlink(path) or exc.cause
     if frame_count(len(y), settings) == 0:
         return None, f"shorter than one frame ({len(y)} samples < {settings.n_fft})"
     return np.ascontiguousarray(frames(y, settings), dtype=np.float32), None
-
-
-def _dangling(path: str) -> str | None:
-    """``'dangling symlink to <target>'`` when ``path`` is a link to nothing, else None.
-
-    The decoder would only say "not found", which hides that the file is a link.
-    """
-    if os.path.islink(path) and not os.path.exists(path):
-        try:
-            return f"dangling symlink to {os.readlink(path)}"
-        except OSError:
-            return "dangling symlink"
-    return None
 
 
 def _n_jobs(n_jobs: int) -> int:
