@@ -376,3 +376,47 @@ def test_write_predictions(tmp_path):
     assert rows == [{"track_id": "c", "true": "", "predicted": "jazz", "correct": ""}]
     with pytest.raises(ValueError, match="scores"):
         write_predictions(path, ["c"], None, np.array([1]), np.zeros((1, 2)), CLASSES)
+
+
+# -- progress of a fit (issue #11, finding 7) -------------------------------------------------
+
+def _same_trees(a, b) -> bool:
+    """Tree by tree: same structure, thresholds and leaf values (bitwise)."""
+    if len(a.estimators_) != len(b.estimators_):
+        return False
+    for ta, tb in zip(a.estimators_, b.estimators_):
+        x, y = ta.tree_, tb.tree_
+        for name in ("children_left", "children_right", "feature", "threshold", "value"):
+            if not np.array_equal(getattr(x, name), getattr(y, name)):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("kw", [{"max_samples": 300}, {"backend": "extra_trees"},
+                                {"backend": "extra_trees", "max_samples": 0.5}])
+def test_fit_in_chunks_with_progress_is_the_one_shot_forest(rng, kw, capsys, monkeypatch):
+    """Growing the trees in warm-start chunks (to show progress) gives the trees of one fit, so
+    the same predictions (compared with one job: scikit-learn sums the trees' probabilities in
+    whatever order its threads finish)."""
+    monkeypatch.delenv("MIRLEARN_PROGRESS", raising=False)
+    fs = make_frameset(rng, ["blues", "jazz", "rock"] * 4, [100] * 12, noise_labels=True)
+    one = small_forest(n_estimators=23, random_state=7, **kw).fit(fs)
+    assert capsys.readouterr().err == ""  # no progress unless asked
+    chunked = small_forest(n_estimators=23, random_state=7, **kw).fit(fs, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.splitlines()[-1].startswith("forest: 23/23 trees (100%)")
+    assert chunked.forest_.n_estimators == 23 and not chunked.forest_.warm_start
+    assert _same_trees(one.forest_, chunked.forest_)
+    one.forest_.set_params(n_jobs=1)
+    chunked.forest_.set_params(n_jobs=1)
+    np.testing.assert_array_equal(one.predict_frames(fs), chunked.predict_frames(fs))
+
+
+def test_fit_progress_of_an_estimator_without_tree_seeds_is_two_lines(rng, capsys):
+    fs = make_frameset(rng, ["blues", "jazz", "rock"] * 3, [60] * 9)
+    small_forest(backend="hist_gradient_boosting", n_estimators=5).fit(fs, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("forest: fitting HistGradientBoostingClassifier on 540 rows") \
+        and lines[1].startswith("forest: fitted in ")
+    small_forest(random_state=np.random.RandomState(0)).fit(fs, progress=True)  # a RandomState: one fit
+    assert len(capsys.readouterr().err.splitlines()) == 2

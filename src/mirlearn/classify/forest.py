@@ -7,6 +7,9 @@ module stays cheap.
 from __future__ import annotations
 
 import inspect
+import math
+import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from mirlearn.classify.voting import check_offsets, mean_per_track, vote
 from mirlearn.errors import ConfigError
+from mirlearn.progress import Progress, format_seconds
 
 if TYPE_CHECKING:
     from mirlearn.features.frameset import FrameSet
@@ -23,6 +27,9 @@ BACKENDS = ("sklearn", "random_forest", "extra_trees", "hist_gradient_boosting")
 
 #: Input bytes per prediction chunk when ``chunk_rows`` is ``None``.
 CHUNK_BYTES = 64 << 20
+
+#: Backends whose trees can be grown in chunks (``warm_start``) with the same trees as one fit.
+_CHUNKABLE = ("sklearn", "random_forest", "extra_trees")
 
 
 def _rng(random_state: Any) -> np.random.Generator:
@@ -277,7 +284,7 @@ class TrackForestClassifier:
             return None if m >= n_rows else int(m)
         raise ValueError(f"max_samples must be an int, a float or None, got {m!r}")
 
-    def fit(self, fs: "FrameSet", y: None = None) -> "TrackForestClassifier":
+    def fit(self, fs: "FrameSet", y: None = None, *, progress: bool = False) -> "TrackForestClassifier":
         """Train on every frame (or the ``max_train_frames`` subsample) of the tracks of ``fs``.
 
         Parameters
@@ -288,6 +295,12 @@ class TrackForestClassifier:
             ``fs.tracks.classes``.
         y : None
             Ignored; present for the scikit-learn signature.
+        progress : bool
+            Show progress on stderr (:class:`mirlearn.progress.Progress`: a bar on a terminal,
+            a line now and then elsewhere). A random forest or extra-trees with an int (or no)
+            ``random_state`` then grows its trees in chunks (scikit-learn's ``warm_start``):
+            the same trees as one fit, since each tree's seed is drawn in the same sequence.
+            Other estimators get a start line and an end line with the time.
 
         Returns
         -------
@@ -312,7 +325,7 @@ class TrackForestClassifier:
         est = self._make_estimator()
         if self.estimator is None and hasattr(est, "max_samples"):
             est.set_params(max_samples=self._rows_per_tree(len(X)))
-        est.fit(X, labels)
+        self._grow(est, X, labels, progress)
         cols = np.asarray(est.classes_).astype(np.int64)
 
         self.forest_ = est
@@ -322,6 +335,41 @@ class TrackForestClassifier:
         self.n_train_frames_ = int(len(X))
         self._columns_ = cols
         return self
+
+    def _grow(self, est: Any, X: np.ndarray, labels: np.ndarray, progress: bool) -> None:
+        """``est.fit(X, labels)``, showing progress when asked (see :meth:`fit`)."""
+        if not progress:
+            est.fit(X, labels)
+            return
+        n_trees = int(getattr(est, "n_estimators", 0) or 0)
+        chunkable = (self.estimator is None and self.backend in _CHUNKABLE and n_trees > 1
+                     and (self.random_state is None or isinstance(self.random_state, (int, np.integer))))
+        if not chunkable:
+            # A RandomState instance would be consumed differently by several fits; boosting and
+            # plugged estimators have no per-tree seeds to replay: one fit, timed.
+            what = f"{n_trees} trees" if n_trees else type(est).__name__
+            print(f"forest: fitting {what} on {len(X):,} rows × {X.shape[1]}", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            est.fit(X, labels)
+            print(f"forest: fitted in {format_seconds(time.perf_counter() - t0)}", file=sys.stderr, flush=True)
+            return
+        from joblib import effective_n_jobs
+
+        # Chunks of at least one tree per worker keep every core busy; about ten chunks in all.
+        step = max(int(effective_n_jobs(self.n_jobs)), math.ceil(n_trees / 10))
+        est.set_params(warm_start=True)
+        try:
+            with Progress(n_trees, "forest", "tree") as bar:
+                for k in range(min(step, n_trees), n_trees + step, step):
+                    k = min(k, n_trees)
+                    if k <= bar.n:
+                        break
+                    est.set_params(n_estimators=k)
+                    est.fit(X, labels)
+                    bar.update(k - bar.n)
+        finally:
+            # The fitted estimator reads as a one-shot fit (a later fit starts afresh).
+            est.set_params(warm_start=False, n_estimators=n_trees)
 
     # -- prediction ------------------------------------------------------------------------
     def _check_fitted(self, fs: "FrameSet") -> None:
