@@ -14,6 +14,7 @@ The main names are importable from the package itself; heavy modules (torch, sci
 are imported lazily, on first use, so that ``import mirlearn`` and ``mirlearn --help`` stay fast.
 
 >>> from mirlearn import MLPLearner, TrackForestClassifier, extract_frames, load_dataset
+>>> from mirlearn import GenreModel   # GenreModel.load("runs/demo").predict(y, sr), .transform(y, sr)
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ _EXPORTS = {
     "FeatureSpec": "mirlearn.learners",
     "load_learner": "mirlearn.learners",
     "GenreModel": "mirlearn.model",
+    "Prediction": "mirlearn.model",
+    "Features": "mirlearn.export",
     "TrackForestClassifier": "mirlearn.classify",
     "load_config": "mirlearn.config",
 }
@@ -50,3 +53,8 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'mirlearn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # the lazily imported names too, so that dir(), tab completion and help() show them
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -97,7 +97,8 @@ def _frames_of_signal(y: np.ndarray, frame_settings: Any, name: str | Path) -> n
     """Frames of mono samples at the settings' rate; an :class:`AudioError` when there are none."""
     from mirlearn.features.representations import frames as compute_frames
 
-    F = compute_frames(y, frame_settings)
+    padded = len(y) + (2 * (frame_settings.n_fft // 2) if frame_settings.center else 0)
+    F = compute_frames(y, frame_settings) if padded >= frame_settings.n_fft else y[:0]
     if len(F) == 0:
         raise AudioError(name, f"shorter than one frame ({len(y)} samples < {frame_settings.n_fft})")
     return F
