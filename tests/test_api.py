@@ -104,7 +104,7 @@ def test_load_accepts_a_run_folder_and_refuses_a_bad_description(model, tmp_path
     again = GenreModel.load(tmp_path / "run")
     y = tone("high", 3.0, 11)
     assert again.predict(y, SR) == model.predict(y, SR)
-    with pytest.raises(MirlearnError, match="not a mirlearn model folder"):
+    with pytest.raises(MirlearnError, match="not a mirlearn model or run folder"):
         GenreModel.load(tmp_path)
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "model.json").write_text("{}")

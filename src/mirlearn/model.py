@@ -477,5 +477,5 @@ def model_folder(path: str | Path) -> Path:
     for candidate in (path, path / "model"):
         if (candidate / "model.json").is_file():
             return candidate
-    raise MirlearnError(f"{path} is not a mirlearn model folder (no model.json, nor model/model.json); "
-                        "`mirlearn train`, `run` and `demo` write one into their run folder under model/")
+    raise MirlearnError(f"{path}: not a mirlearn model or run folder (no model.json, no model/model.json); "
+                        "`mirlearn run`, `demo` and `train` write one under OUT/model/")

@@ -1,17 +1,24 @@
-"""``predict`` and ``features``: every argument is checked before the model is even loaded.
+"""``predict`` and ``features``: arguments checked before any work, batches with bad files,
+the output of ``predict``, and the files ``features`` writes (issue #11 findings 3-7).
 
-The model folder here holds only an empty ``model.json``: a check that came after loading the
-model (or after computing features) would fail differently, with a traceback.
+``fake_model`` holds only an empty ``model.json``: a check that came after loading the model
+(or after computing features) would fail differently. ``model`` is a real one, trained in
+seconds on the ``tiny`` set with aggregation windows of 0.5 s every 0.25 s (neither the paper's
+5 s nor the demo's 2 s), so that a default taken from anywhere but the model shows.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mirlearn.cli import main
-from mirlearn.cli.use import features_path
+from mirlearn.cli.use import export_target
 
 
 @pytest.fixture
@@ -34,15 +41,17 @@ def _one_error_line(capsys) -> str:
     return lines[0]
 
 
-def test_features_out_is_a_folder_or_an_npz_file(tmp_path):
-    assert features_path(tmp_path / "feats") == tmp_path / "feats" / "features.npz"
-    assert features_path(tmp_path / "my.npz") == tmp_path / "my.npz"
+def test_features_out_is_a_folder_or_one_file(tmp_path):
+    assert export_target(tmp_path / "feats", None, False) == (tmp_path / "feats", "npz", False)
+    assert export_target(tmp_path / "feats", "csv", True) == (tmp_path / "feats" / "features.csv", "csv", True)
+    for fmt in ("npz", "npy", "csv"):
+        assert export_target(tmp_path / f"my.{fmt}", None, False) == (tmp_path / f"my.{fmt}", fmt, True)
 
 
 @pytest.mark.parametrize("command", ["predict", "features"])
 def test_not_a_model_folder(command, tmp_path, song, capsys):
     assert main([command, str(tmp_path), str(song)]) == 2
-    assert "not a mirlearn model folder" in _one_error_line(capsys)
+    assert "not a mirlearn model or run folder" in _one_error_line(capsys)
 
 
 @pytest.mark.parametrize("command", ["predict", "features"])
@@ -74,17 +83,194 @@ def test_features_out_names_a_file_that_is_a_folder(fake_model, song, tmp_path, 
     (tmp_path / "x.npz").mkdir()
     assert main(["features", str(fake_model), str(song), "-o", str(tmp_path / "x.npz")]) == 2
     assert "is a folder" in _one_error_line(capsys)
-    (tmp_path / "out" / "features.npz").mkdir(parents=True)
+    (tmp_path / "out" / f"{song.stem}.npz").mkdir(parents=True)
     assert main(["features", str(fake_model), str(song), "--out", str(tmp_path / "out")]) == 2
     assert "is a folder" in _one_error_line(capsys)
+    assert main(["features", str(fake_model), str(song), "-o", str(tmp_path / "x.npy"), "--format", "csv"]) == 2
+    assert "--format csv: contradicts" in _one_error_line(capsys)
 
 
 @pytest.mark.parametrize("bad, named", [
-    (["--layer", "top"], "--layer top"),
+    (["--layer", "1,,2"], "--layer 1,,2"),
     (["--aggregate", "--window", "0"], "--window 0"),
     (["--aggregate", "--hop", "-1"], "--hop -1"),
+    (["--window", "2"], "--window 2: sets the aggregation windows; add --aggregate"),
 ])
 def test_feature_choice_checked(bad, named, fake_model, song, tmp_path, capsys):
     assert main(["features", str(fake_model), str(song), "--out", str(tmp_path / "f"), *bad]) == 2
     assert named in _one_error_line(capsys)
     assert not (tmp_path / "f").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "features"])
+def test_a_folder_without_audio_is_one_error_before_any_work(command, fake_model, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no audio here")
+    (tmp_path / "x.wav").mkdir()  # a folder named like a file
+    for folder in ("empty", "x.wav"):
+        assert main([command, str(fake_model), str(tmp_path / folder), "--out", str(tmp_path / "f")]
+                    if command == "features" else [command, str(fake_model), str(tmp_path / folder)]) == 2
+        assert f"{folder}: is a folder with no audio files in it" in _one_error_line(capsys)
+    assert not (tmp_path / "f").exists()
+
+
+# -- on a trained model ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model(tiny, tmp_path_factory) -> Path:
+    from mirlearn.config import load_config
+    from mirlearn.datasets.splits import Split
+    from mirlearn.datasets.tracks import Track, TrackTable
+    from mirlearn.features.frameset import FrameSet
+    from mirlearn.model import GenreModel, frames_of_files
+
+    files = sorted(tiny.rglob("*.wav"))
+    cfg = load_config("demo", {"network": {"hidden": [8, 8, 8]}, "training": {"max_epochs": 3},
+                               "forest": {"n_estimators": 10, "n_jobs": 1},
+                               "features": {"window_seconds": 0.5, "hop_seconds": 0.25}})
+    raw, _ = frames_of_files(files, cfg.frames)
+    tracks = TrackTable([Track(f.stem, f, f.parent.name) for f in files])
+    fs = FrameSet(raw.X, raw.offsets, tracks, time_base=raw.time_base)
+    ids = tracks.ids  # synth0.0000{0..3}, synth1.0000{0..3}
+    split = Split("s0", train=ids[0:2] + ids[4:6], valid=[ids[2], ids[6]], test=[ids[3], ids[7]])
+    tmp = tmp_path_factory.mktemp("use")
+    m = GenreModel.from_config(cfg, progress=False).fit(fs, split, work_dir=tmp)
+    return m.save(tmp / "run" / "model").parent  # the run folder: predict and features take it
+
+
+@pytest.fixture
+def songs(tiny) -> list[Path]:
+    return sorted(tiny.rglob("*.wav"))[:2]
+
+
+def test_predict_aligned_columns_with_a_header(model, songs, capsys):
+    assert main(["predict", str(model), *map(str, songs), "--top-k", "2", "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("# label: majority vote of each file's 0.5 s windows; top 2 classes by share of votes "
+                               "(mean forest probability)")
+    assert lines[1].split() == ["path", "label", "top", "2"]
+    rows = lines[2:]
+    assert len(rows) == 2 and [r.split()[0] for r in rows] == list(map(str, songs))
+    starts = {line.index(line.split()[1], len(line.split()[0])) for line in lines[1:]}
+    assert len(starts) == 1  # the label column starts at the same place on every line
+    for r in rows:
+        words = r.split()
+        assert words[1] in ("synth0", "synth1") and words[2] == words[1]  # the top class is the label
+        assert len(words) == 2 + 2 * 3 and words[4].startswith("(") and words[4].endswith(")")
+
+
+def test_predict_json_votes_and_mean_probabilities(model, songs, capsys):
+    assert main(["predict", str(model), *map(str, songs), "--json", "--no-progress"]) == 0
+    preds = json.loads(capsys.readouterr().out)
+    assert [p["path"] for p in preds] == list(map(str, songs))
+    for p in preds:
+        assert set(p) == {"path", "label", "votes", "mean_probabilities", "n_votes"}
+        assert p["votes"][p["label"]] == max(p["votes"].values())  # the vote decides
+        for shares in (p["votes"], p["mean_probabilities"]):
+            assert abs(sum(shares.values()) - 1) < 1e-3 and all(round(v, 4) == v for v in shares.values())
+        assert p["n_votes"] == 6  # 85 frames in 2 s: windows of 22 frames (0.5 s) every 11 (0.25 s)
+
+
+def test_a_bad_file_in_a_batch_is_named_and_the_others_done(model, tiny, tmp_path, capsys):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really a wav file")
+    good = sorted(tiny.rglob("*.wav"))
+    folder = tmp_path / "album"
+    shutil.copytree(tiny / "synth0", folder)
+    shutil.copy(bad, folder / "broken.wav")
+    (folder / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    for inputs, n_good, n_bad in (([good[0], bad, good[1]], 2, 1), ([folder], 4, 2)):
+        assert main(["predict", str(model), *map(str, inputs), "--no-progress"]) == 1
+        out, err = capsys.readouterr()
+        assert len(out.splitlines()) == 2 + n_good
+        errs = err.strip().splitlines()
+        assert len(errs) == n_bad + 1 and f"{n_bad} of {n_good + n_bad} files could not be read" in errs[-1]
+        assert any(e.startswith("mirlearn: bad file ") and "broken.wav: " in e for e in errs)
+        if n_bad == 2:
+            assert any("gone.wav: dangling symlink to " in e for e in errs)
+    assert main(["predict", str(model), str(folder), "--skip-bad", "--no-progress", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 4 and "skipped " in err and "broken.wav" in err
+    # features: the same rule, and the good files written
+    assert main(["features", str(model), str(good[0]), str(bad), "--out", str(tmp_path / "f"), "--no-progress"]) == 1
+    assert "broken.wav" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [f"{good[0].stem}.npz"]
+
+
+def test_features_windows_default_to_the_models_and_carry_times_and_columns(model, songs, tmp_path, capsys):
+    out = tmp_path / "one.npz"
+    assert main(["features", str(model), *map(str, songs), "--aggregate", "--out", str(out), "--no-progress"]) == 0
+    assert "windows of 0.5 s every 0.25 s" in capsys.readouterr().out
+    with np.load(out) as z:
+        assert z["features"].shape == (12, 48) and list(z["offsets"]) == [0, 6, 12]
+        assert list(z["paths"]) == list(map(str, songs))
+        assert z["columns"][0] == "layer1_unit000_mean" and z["columns"][24] == "layer1_unit000_var"
+        np.testing.assert_allclose(z["start_s"][:6], np.arange(6) * 11 * 512 / 22050)  # 0.25 s = 11 frames
+        assert np.all(z["end_s"] > z["start_s"]) and z["end_s"].max() <= 2.0
+        np.testing.assert_array_equal(z["timestamps"], z["start_s"])
+        assert float(z["window_s"]) == pytest.approx((22 - 1) * 512 / 22050 + 1024 / 22050)
+        assert float(z["hop_s"]) == pytest.approx(11 * 512 / 22050)
+        meta = json.loads(str(z["meta"]))
+        assert meta["aggregate_window_s"] == 0.5 and meta["aggregate_hop_s"] == 0.25 and meta["aggregate"]
+
+
+def test_features_npy_is_a_matrix_with_a_json_sidecar_and_csv_is_labelled(model, songs, tmp_path, capsys):
+    npy = tmp_path / "x.npy"
+    assert main(["features", str(model), *map(str, songs), "--layer", "1,2", "-o", str(npy), "--no-progress"]) == 0
+    X = np.load(npy)  # a real .npy: the matrix itself
+    side = json.loads((tmp_path / "x.json").read_text())
+    assert X.shape == (len(side["start_s"]), 16) and side["columns"][8] == "layer2_unit000"
+    assert side["offsets"][-1] == len(X) and side["paths"] == list(map(str, songs)) and not side["aggregate"]
+    assert side["hop_s"] == pytest.approx(512 / 22050) and side["window_s"] == pytest.approx(1024 / 22050)
+    assert main(["features", str(model), str(songs[0]), "--layer", "3", "--format", "csv", "--aggregate",
+                 "--window", "1", "--hop", "0.5", "--out", str(tmp_path / "c"), "--no-progress"]) == 0
+    lines = (tmp_path / "c" / f"{songs[0].stem}.csv").read_text().splitlines()
+    assert lines[0].split(",")[:4] == ["path", "start_s", "end_s", "layer3_unit000_mean"]
+    assert len(lines) == 1 + 2 and lines[1].startswith(f"{songs[0]},0,")
+    assert json.loads((tmp_path / "c" / f"{songs[0].stem}.json").read_text())["aggregate_window_s"] == 1.0
+
+
+def test_features_one_file_per_input_named_after_it(model, tiny, tmp_path, capsys):
+    # two files of the same name (from two folders) and a folder argument whose layout is kept
+    a = tmp_path / "a" / "song.wav"
+    b = tmp_path / "b" / "song.wav"
+    for p in (a, b):
+        p.parent.mkdir()
+        shutil.copy(sorted(tiny.rglob("*.wav"))[0], p)
+    out = tmp_path / "feats"
+    assert main(["features", str(model), str(a), str(b), str(tiny), "--out", str(out), "--no-progress"]) == 0
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*.npz"))
+    assert names == sorted(["song.npz", "song.wav.npz"] + [f"synth{c}/synth{c}.0000{k}.npz" for c in (0, 1)
+                                                            for k in range(4)])
+    with np.load(out / "song.npz") as z, np.load(out / "song.wav.npz") as w:
+        assert list(z["paths"]) == [str(a)] and list(w["paths"]) == [str(b)]
+        np.testing.assert_array_equal(z["features"], w["features"])
+    assert main(["features", str(model), str(a), "--combined", "--format", "npy", "--out", str(out)]) == 0
+    assert (out / "features.npy").is_file() and (out / "features.json").is_file()
+
+
+def test_features_layers_checked_against_the_model_before_decoding(model, songs, tmp_path, monkeypatch, capsys):
+    import mirlearn.audio
+
+    def no_decoding(*a, **k):
+        raise AssertionError("decoded audio before checking the arguments")
+
+    monkeypatch.setattr(mirlearn.audio, "load", no_decoding)
+    for layer in ("4", "top", "1,4"):
+        assert main(["features", str(model), *map(str, songs), "--layer", layer, "--out", str(tmp_path / "f")]) == 2
+        assert (f"--layer {layer}: not among this model's feature layers 1, 2, 3 or all"
+                in _one_error_line(capsys))
+    assert main(["features", str(model), *map(str, songs), "--aggregate", "--window", "0.01",
+                 "--out", str(tmp_path / "f")]) == 2
+    assert "--window 0.01: shorter than one frame" in _one_error_line(capsys)
+    assert not (tmp_path / "f").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "features"])
+def test_progress_of_decoding_in_a_pipe(command, model, songs, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MIRLEARN_PROGRESS", "lines")
+    args = [command, str(model), *map(str, songs)] + (["--out", str(tmp_path / "f")] if command == "features" else [])
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "decoding: 2/2 files (100%)" in err and "\r" not in err
+    assert main(args + ["--no-progress"]) == 0
+    assert capsys.readouterr().err == ""

@@ -1,113 +1,287 @@
-"""Commands that use a trained model on audio files: ``predict`` and ``features``."""
+"""Commands that use a trained model on audio files: ``predict`` and ``features``.
+
+Both take files and folders (searched recursively) and decode them in batches of
+:data:`~mirlearn.model.BATCH_FILES` files, so that memory stays bounded whatever their number.
+A file that cannot be read does not stop the batch: every good file gets its result, every bad
+one is named on stderr with its cause, and the exit status is 1 (0 with ``--skip-bad``, which
+names them as skipped). Errors in the arguments stop the command before any decoding (exit 2).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from mirlearn.cli import checks, options
 from mirlearn.cli.common import check_common
 from mirlearn.cli.run import check_model_dir
+from mirlearn.errors import MirlearnError
 
-FEATURES_FILE = "features.npz"
-"""The file ``mirlearn features`` writes into its ``--out`` folder."""
+#: Exit status when some inputs could not be read (the others have their results).
+PARTIAL = 1
+
+#: The file a combined export gets inside its ``--out`` folder (``--combined``).
+COMBINED_STEM = "features"
+
+_LAYERS = re.compile(r"[^,\s]+(,[^,\s]+)*")
+
+
+def _report_bad(bad: Sequence[tuple[Path, str]], skip_bad: bool) -> None:
+    for p, cause in bad:
+        print(f"{'skipped' if skip_bad else 'mirlearn: bad file'} {p}: {cause}", file=sys.stderr)
+
+
+def _finish(n_bad: int, n_files: int, skip_bad: bool) -> int:
+    """The exit status of a batch, with one closing line on stderr when files were bad."""
+    if not n_bad:
+        return 0
+    if skip_bad:
+        print(f"skipped {n_bad} of {n_files} files (--skip-bad)", file=sys.stderr)
+        return 0
+    print(f"mirlearn: {n_bad} of {n_files} files could not be read (named above); the others have their "
+          "results; --skip-bad exits 0 with them skipped", file=sys.stderr)
+    return PARTIAL
+
+
+def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _progress(args: argparse.Namespace, n_files: int):
+    from mirlearn.progress import Progress
+
+    return Progress(n_files, "decoding", "file", enabled=not args.no_progress)
+
+
+def _rows_are(spec: Any) -> str:
+    return f"{spec.window_seconds:g} s windows" if spec.aggregate else "frames"
+
+
+# -- predict --------------------------------------------------------------------------------
+def _row(pred: Any, path_w: int, label_w: int, class_w: int, k: int) -> str:
+    top = "   ".join(f"{c:<{class_w}} {pred.votes[c]:.2f} ({pred.probabilities[c]:.2f})" for c in pred.top(k))
+    return f"{str(pred.path):<{path_w}}  {pred.label:<{label_w}}  {top}".rstrip()
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Genre and class probabilities for audio files."""
-    from mirlearn.model import GenreModel, expand_audio_paths
+    """The label of each audio file, with its vote shares and mean class probabilities."""
+    from mirlearn.inputs import find_audio
+    from mirlearn.model import BATCH_FILES, GenreModel
 
     model_dir = check_model_dir(args.model)
     check_common(args)
-    paths = expand_audio_paths(args.audio)
+    checks.check_at_least(args.top_k, 1, "--top-k")
+    inputs = find_audio(args.audio)
     model = GenreModel.load(model_dir)
     model.learner.set_params(device=args.device)
-    results, bad = model.predict_files(paths, skip_bad=args.skip_bad, n_jobs=args.jobs)
-    for p, cause in bad:
-        print(f"skipped {p}: {cause}", file=sys.stderr)
+    classes = model.classes
+    k = min(args.top_k, len(classes))
+    path_w = max([len("path")] + [len(str(p)) for p in inputs.files])
+    label_w = max(len("label"), *map(len, classes))
+    class_w = max(map(len, classes))
+    _report_bad(inputs.bad, args.skip_bad)
+    if not args.json and inputs.files:
+        print(f"# label: majority vote of each file's {_rows_are(model.spec)}; top {k} classes by "
+              "share of votes (mean forest probability)")
+        print(f"{'path':<{path_w}}  {'label':<{label_w}}  top {k}")
+    results, n_bad = [], len(inputs.bad)
+    with _progress(args, len(inputs.files)) as progress:
+        for batch in _batches(inputs.files, BATCH_FILES):
+            preds, bad = model.predict_files(batch, skip_bad=True, n_jobs=args.jobs, progress=progress)
+            _report_bad(bad, args.skip_bad)
+            n_bad += len(bad)
+            if args.json:
+                results += [p.to_dict() for p in preds]
+            else:
+                for p in preds:
+                    print(_row(p, path_w, label_w, class_w, k), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
-        return 0
-    for r in results:
-        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
-        print(f"{r['genre']:<12} {r['path']}   (" + ", ".join(f"{c} {v:.2f}" for c, v in top) + ")")
-    return 0
+    return _finish(n_bad, len(inputs.files) + len(inputs.bad), args.skip_bad)
 
 
-def features_path(out: str | Path) -> Path:
-    """The file ``features`` writes: ``OUT/features.npz``, or ``OUT`` itself when it ends in ``.npz``."""
+# -- features -------------------------------------------------------------------------------
+def export_target(out: str | Path, fmt: str | None, combined: bool) -> tuple[Path, str, bool]:
+    """Where and how ``features`` writes: ``(path, format, combined)``.
+
+    ``--out`` ending in ``.npz``, ``.npy`` or ``.csv`` names one combined file of that format;
+    otherwise it is a folder that receives one file per input (or, with ``--combined``, one
+    file ``features.<format>``). The format is ``--format``, else the suffix, else npz.
+
+    Raises
+    ------
+    MirlearnError
+        ``--format`` contradicts the suffix of ``--out``.
+    """
+    from mirlearn.export import FORMATS
+
     p = Path(out).expanduser()
-    return p if p.suffix.lower() == ".npz" else p / FEATURES_FILE
+    suffix = p.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        if fmt is not None and fmt != suffix:
+            checks.fail(f"--format {fmt}: contradicts --out {p} (a .{suffix} file); give one of them")
+        return p, suffix, True
+    fmt = fmt or "npz"
+    return (p / f"{COMBINED_STEM}.{fmt}" if combined else p), fmt, combined
+
+
+def _check_feature_options(args: argparse.Namespace) -> None:
+    """The feature choice, before the model is loaded (what needs no model)."""
+    if not _LAYERS.fullmatch(args.layer):
+        checks.fail(f"--layer {args.layer}: must be all, a layer (1) or layers joined by commas (1,2)")
+    for value, option in ((args.window, "--window"), (args.hop, "--hop")):
+        if value is None:
+            continue
+        checks.check_positive(value, option, unit=" s")
+        if not args.aggregate:
+            checks.fail(f"{option} {value:g}: sets the aggregation windows; add --aggregate (or drop {option})")
+
+
+def _check_targets(target: Path, fmt: str, combined: bool, names: Sequence[Path]) -> None:
+    """Output files: creatable, none of them an existing folder (nor its JSON sidecar)."""
+    from mirlearn.export import sidecar_path
+
+    if combined:
+        checks.check_out_file(target)
+        files = [target]
+    else:
+        checks.check_out_dir(target)
+        files = [target / n for n in names]
+    for f in files:
+        for g in ([f, sidecar_path(f)] if fmt != "npz" else [f]):
+            if g.is_dir():
+                checks.fail(f"--out {target}: {g} is a folder; it cannot be replaced by a feature file")
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    """Write learned features of audio files to an .npz file."""
-    import numpy as np
-
-    from mirlearn.io import atomic_path
-    from mirlearn.learners import FeatureSpec
-    from mirlearn.model import GenreModel, expand_audio_paths, frames_of_files
+    """Write the learned features of audio files, with their times and column names."""
+    from mirlearn.export import output_names, write_features
+    from mirlearn.features.timebase import window_frames
+    from mirlearn.inputs import find_audio
+    from mirlearn.model import BATCH_FILES, GenreModel
 
     model_dir = check_model_dir(args.model)
     check_common(args)
-    if args.layer != "all" and not args.layer.isdigit():
-        checks.fail(f"--layer {args.layer}: must be a layer number (1, 2, 3) or all")
-    if args.aggregate:
-        checks.check_positive(args.window, "--window", unit=" s")
-        checks.check_positive(args.hop, "--hop", unit=" s")
-    out = features_path(args.out)
-    if out.name == FEATURES_FILE and out.parent == Path(args.out).expanduser():
-        checks.check_out_dir(out.parent)
-    checks.check_out_file(out)
-    paths = expand_audio_paths(args.audio)
-    model = GenreModel.load(model_dir)
+    _check_feature_options(args)
+    target, fmt, combined = export_target(args.out, args.format, args.combined)
+    inputs = find_audio(args.audio)
+    names = output_names(inputs.files, inputs.roots, fmt)
+    _check_targets(target, fmt, combined, names)
+    model = GenreModel.load(model_dir)  # cheap; the layers are checked against it before decoding
     model.learner.set_params(device=args.device)
-    model.learner.select(args.layer)  # a layer the learner lacks stops here
-    spec = FeatureSpec(args.layer, args.aggregate, args.window, args.hop)
-    frames, bad = frames_of_files(paths, model.frame_settings, skip_bad=args.skip_bad, n_jobs=args.jobs,
-                                  max_seconds=model.info.get("max_seconds"))
-    for p, cause in bad:
-        print(f"skipped {p}: {cause}", file=sys.stderr)
-    fs = model.features(frames, spec)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, features=fs.X, offsets=fs.offsets, paths=np.array([str(t.path) for t in fs.tracks]),
-                     layers=args.layer, aggregate=args.aggregate,
-                     hop_seconds=(args.hop if args.aggregate else model.frame_settings.hop_length / model.frame_settings.sr))
-    print(f"features {fs.X.shape[0]} × {fs.X.shape[1]} ({spec.name}) of {fs.n_tracks} files → {out}")
-    print("rows of file i: features[offsets[i]:offsets[i+1]]")
-    return 0
+    try:
+        spec = model.feature_spec(args.layer, args.aggregate, args.window, args.hop)
+    except MirlearnError:
+        checks.fail(f"--layer {args.layer}: not among this model's feature layers "
+                    f"{', '.join(model.learner.layer_names())} or all (several joined by commas: 1,2)")
+    if spec.aggregate:
+        fset = model.frame_settings
+        for value, option in ((spec.window_seconds, "--window"), (spec.hop_seconds, "--hop")):
+            try:
+                window_frames(value, fset.sr, fset.hop_length)
+            except ValueError:
+                checks.fail(f"{option} {value:g}: shorter than one frame of this model "
+                            f"({fset.hop_length / fset.sr * 1000:.1f} ms)")
+    _report_bad(inputs.bad, args.skip_bad)
+    combined_items, n_bad, n_done, n_rows, n_cols = [], len(inputs.bad), 0, 0, 0
+    with _progress(args, len(inputs.files)) as progress:
+        for batch in _batches(list(range(len(inputs.files))), BATCH_FILES):
+            paths = [inputs.files[i] for i in batch]
+            feats, bad = model.transform_files(paths, spec, skip_bad=True, n_jobs=args.jobs, progress=progress)
+            _report_bad(bad, args.skip_bad)
+            n_bad += len(bad)
+            bad_paths = {p for p, _ in bad}
+            good = [i for i in batch if inputs.files[i] not in bad_paths]
+            for i, f in zip(good, feats):
+                f.extra = {"model": str(model_dir)}
+                n_done, n_rows, n_cols = n_done + 1, n_rows + len(f.X), f.X.shape[1]
+                if combined:
+                    combined_items.append(f)  # one file for all: written once all are done
+                else:
+                    write_features(target / names[i], [f], fmt)
+    if combined_items:
+        write_features(target, combined_items, fmt)
+    if n_done:
+        rows = f"windows of {spec.window_seconds:g} s every {spec.hop_seconds:g} s" if spec.aggregate else "frames"
+        where = target if combined else \
+            f"{target}/ (one .{fmt} per file{', each with a .json sidecar' if fmt != 'npz' else ''})"
+        print(f"features of {n_done} file{'s' if n_done != 1 else ''}: {n_rows} rows ({rows}) × {n_cols} columns "
+              f"(layers {','.join(model.layer_selection(spec.layers))}) → {where}")
+    return _finish(n_bad, len(inputs.files) + len(inputs.bad), args.skip_bad)
+
+
+# -- the parsers ----------------------------------------------------------------------------
+_MODEL_HELP = "a model folder (holding model.json) or a run folder of `mirlearn run`, `demo` or `train`"
+_AUDIO_HELP = ("audio files or folders (searched recursively for audio files); a file that cannot be read is "
+               "named on stderr and the others are still done (exit status 1, or 0 with --skip-bad)")
+
+
+def _skip_bad(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skip-bad", action="store_true",
+                   help="exit 0 when some files cannot be read (they are still named on stderr, as "
+                   "skipped); without it the exit status is 1 (default: off)")
 
 
 def register(sub: Any) -> None:
     """Add ``predict`` and ``features`` to the subcommands."""
-    pr = options.add_command(sub, "predict", help="genre and class probabilities of audio files",
-                             description="Name the genre of audio files with a model from `mirlearn train`; "
-                             "prints the top-3 class probabilities (or JSON).",
-                             example="mirlearn predict runs/model/model song.mp3 ~/Music/album --json")
-    pr.add_argument("model", help="model folder written by `mirlearn train` (OUT/model)")
-    pr.add_argument("audio", nargs="+", help="audio files or folders (searched recursively)")
-    pr.add_argument("--json", action="store_true", help="print JSON instead of a table (default: off)")
-    options.add_skip_bad(pr)
+    pr = options.add_command(
+        sub, "predict", help="the label of audio files, with vote shares and class probabilities",
+        description="Name the class (genre) of audio files with a trained model. Each file's frames (or "
+        "windows, as the model was trained) vote with the Random Forest; the label is the majority vote. "
+        "Prints aligned columns: path, label, and the top K classes with their share of the votes and, "
+        "in parentheses, their mean forest probability. --json prints a list of {path, label, votes, "
+        "mean_probabilities, n_votes}, rounded to 4 decimals. Files that cannot be read are named on "
+        "stderr; exit status 1 then (0 with --skip-bad).",
+        example="mirlearn predict runs/demo song.mp3 ~/Music/album --top-k 5")
+    pr.add_argument("model", help=_MODEL_HELP)
+    pr.add_argument("audio", nargs="+", help=_AUDIO_HELP)
+    pr.add_argument("--top-k", type=int, default=3, metavar="K",
+                    help="classes shown per file, by share of votes (default: %(default)s)")
+    pr.add_argument("--json", action="store_true", help="print JSON instead of columns (default: off)")
+    _skip_bad(pr)
     options.add_execution(pr)
     pr.set_defaults(func=cmd_predict)
 
-    fe = options.add_command(sub, "features", help="write learned features of audio files to .npz",
-                             description="Write the learned features of audio files to OUT/features.npz: "
-                             "arrays features (rows × dims), offsets (rows of file i: "
-                             "features[offsets[i]:offsets[i+1]]), paths, layers, aggregate, hop_seconds.",
-                             example="mirlearn features runs/model/model ~/Music/album --layer all --aggregate "
-                             "--out feats/")
-    fe.add_argument("model", help="model folder written by `mirlearn train` (OUT/model)")
-    fe.add_argument("audio", nargs="+", help="audio files or folders (searched recursively)")
-    options.add_feature_choice(fe)
-    options.add_out(fe, default=".", old=("-o", "--output"),
-                    help=f"folder that receives {FEATURES_FILE} (created; an existing {FEATURES_FILE} is "
-                    "replaced); a path ending in .npz names the file itself (default: %(default)s)")
-    options.add_skip_bad(fe)
+    fe = options.add_command(
+        sub, "features", help="write the learned features of audio files (npz, npy or csv)",
+        description="Write the learned features of audio files: one row per frame, or with --aggregate per "
+        "window (mean and variance of the frames; window and hop default to the model's own). Every "
+        "row has its start and end time in s; every column a name (layer1_unit007, or "
+        "layer1_unit007_mean / _var). --out DIR writes one file per input, named after it (a folder's "
+        "files keep their path below it; a name taken twice keeps its audio suffix, song.mp3.npz); --out "
+        "FILE.npz|.npy|.csv, or --combined, writes one file for all inputs. Formats: npz holds features, "
+        "start_s, end_s, timestamps (= start_s), columns, paths, offsets (rows of file i: "
+        "features[offsets[i]:offsets[i+1]]), window_s, hop_s, layers, aggregate, meta (JSON); npy holds "
+        "the matrix only, and NAME.json beside it the columns, times, paths, offsets and settings; csv "
+        "has a header line and the columns path,start_s,end_s,<features>, and NAME.json beside it the "
+        "settings. Existing files are replaced.",
+        example="mirlearn features runs/demo ~/Music/album --layer all --aggregate --out feats/")
+    fe.add_argument("model", help=_MODEL_HELP)
+    fe.add_argument("audio", nargs="+", help=_AUDIO_HELP)
+    g = fe.add_argument_group("features")
+    g.add_argument("--layer", default="all", metavar="LAYERS",
+                   help="feature layers: all, one layer (1, 2, 3 for the MLP) or several joined by commas "
+                   "(1,2) (default: %(default)s)")
+    g.add_argument("--aggregate", action="store_true",
+                   help="one row per window (mean and variance of its frames) instead of per frame (default: off)")
+    g.add_argument("--window", type=float, default=None, metavar="S",
+                   help="aggregation window, s (default: the model's, e.g. 2 for the demo config, 5 for the "
+                   "paper's)")
+    g.add_argument("--hop", type=float, default=None, metavar="S",
+                   help="aggregation hop, s (default: the model's, e.g. 1 for the demo config, 2.5 for the "
+                   "paper's)")
+    o = fe.add_argument_group("output")
+    options.add_out(o, metavar="DIR|FILE", default=".", old=("-o", "--output"),
+                    help="folder that receives one file per input, or a .npz/.npy/.csv file for all inputs "
+                    "(default: %(default)s)")
+    o.add_argument("--format", choices=["npz", "npy", "csv"], default=None,
+                   help="file format (default: the suffix of --out, else npz)")
+    o.add_argument("--combined", action="store_true",
+                   help=f"one file {COMBINED_STEM}.<format> in the --out folder for all inputs (default: off)")
+    _skip_bad(fe)
     options.add_execution(fe)
     fe.set_defaults(func=cmd_features)
