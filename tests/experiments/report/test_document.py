@@ -13,6 +13,20 @@ from mirlearn.experiments.report import write_report
 from mirlearn.experiments.report.collect import collect
 
 FIGURES = ("layer_accuracy.png", "confusion_best.png", "learning_curves.png", "ours_vs_published.png")
+#: Sections added since the golden reports were written (issue #11): left out of the comparison
+#: with them, and tested on their own; the time table is now in words.
+NEW_SECTIONS = ("## Data", "## Per-class accuracy of each net", "## Time per stage")
+
+
+def _without_sections(lines: list[str], titles=NEW_SECTIONS) -> list[str]:
+    """``lines`` of a Markdown report without the sections headed by ``titles``."""
+    out, skip = [], False
+    for line in lines:
+        if line.startswith("## "):
+            skip = line in titles
+        if not skip:
+            out.append(line)
+    return out
 
 
 def test_write_report_files_and_self_contained_html(full_run: Path):
@@ -30,13 +44,13 @@ def test_write_report_files_and_self_contained_html(full_run: Path):
     for text in ("Profile: **quick**", "2 splits of GTZAN instead of 4", "forest.n_estimators", "last invocation: training",
                  "82.5 ± 5.6 (paper 83.0 ± 1.1, Δ -0.5)", "73.46", "67.21", "68.45", "abc123", "numpy",
                  "figures/confusion_best.png", "net training: ReLU+SGD 50 (GTZAN) (4 run(s))",
-                 "cells, Table 1 (GTZAN): forest fit", "ReLU+SGD+Dropout 500, all layers, aggregated (GTZAN)",
+                 "cells, forest fits, Table 1 (GTZAN) (192 cells)", "ReLU+SGD+Dropout 500, all layers, aggregated (GTZAN)",
                  "Table 1: 48 of 48 cells have results (up to 4 split(s) each).",
                  "![ours vs published](figures/ours_vs_published.png)",
                  "Every cell with both our result and a published value (54 cells)"):
         assert text in md, text
-    # 48 cells × 4 splits × 10 s of forest fit.
-    assert "1,920.0 s (0:32:00)" in md
+    # 48 cells × 4 splits × 10 s of forest fit, in words.
+    assert "| cells, forest fits, Table 1 (GTZAN) (192 cells) | 32 min 00 s |" in md
 
 
 def test_out_dir(full_run: Path, tmp_path: Path):
@@ -72,8 +86,8 @@ def test_synthetic_run_says_there_is_nothing_to_compare(synthetic_run: Path, fak
     assert "— no cell has both our result and a published value" in md
     assert html_path.read_text().count("data:image/png;base64,") == 3
     # Against the report written before it became a package: only the intended lines changed.
-    old = (fake.GOLDEN / "synthetic_report.md").read_text().splitlines()
-    diff = [d for d in difflib.unified_diff(old, md.splitlines(), lineterm="", n=0)
+    old = _without_sections((fake.GOLDEN / "synthetic_report.md").read_text().splitlines())
+    diff = [d for d in difflib.unified_diff(old, _without_sections(md.splitlines()), lineterm="", n=0)
             if d[:1] in "+-" and not d.startswith(("+++", "---"))]
     removed = [d[1:] for d in diff if d.startswith("-")]
     added = [d[1:] for d in diff if d.startswith("+")]
@@ -81,8 +95,8 @@ def test_synthetic_run_says_there_is_nothing_to_compare(synthetic_run: Path, fak
     assert "the HF step for Hessian-Free nets" in removed[1]  # the report no longer asks which trainer ran
     assert [a for a in added if a] == [
         removed[0].replace("where transcribed", "on GTZAN only").replace(", on GTZAN only", " (on GTZAN only)"),
-        "Validation loss and accuracy of each net against its epoch (a Hessian-Free epoch is one HF step), from "
-        "the nets' training logs; one line per split.",
+        "Training loss (dashed) and validation loss (solid) of each net, and its validation frame accuracy below, "
+        "against its epoch (a Hessian-Free epoch is one HF step), from the nets' training logs; one colour per split.",
         "## Ours vs published",
         "— no cell has both our result and a published value (the paper's cells are GTZAN nets, on GTZAN and "
         "on ISMIR 2004).",
@@ -123,14 +137,15 @@ def test_empty_run_report(tmp_path: Path):
 
 
 def test_gtzan_report_changed_only_where_published_values_were_added(tmp_path: Path, fake):
-    md = write_report(fake.make_full_run(tmp_path / "gtzan"))[0].read_text().splitlines()  # named as the golden run
-    old = (fake.GOLDEN / "gtzan_report.md").read_text().splitlines()
+    md = _without_sections(write_report(fake.make_full_run(tmp_path / "gtzan"))[0].read_text().splitlines())
+    old = _without_sections((fake.GOLDEN / "gtzan_report.md").read_text().splitlines())  # named as the golden run
     diff = [d for d in difflib.unified_diff(old, md, lineterm="", n=0)
             if d[:1] in "+-" and not d.startswith(("+++", "---"))]
     intended = ("| ",  # table rows: the published value beside every cell
                 "- Table 2, ",  # the paper's Table 2 nets that the run has not transferred
                 "**ReLU+SGD+Dropout 500, all layers, aggregated (GTZAN)**: 82.50 ± 5.59 % over 4 split(s) (paper 83",
-                "Track accuracy (%), mean ± std", "Validation loss and accuracy of each net", "## Ours vs published",
+                "Track accuracy (%), mean ± std", "Validation loss and accuracy of each net",
+                "Training loss (dashed) and validation loss", "## Ours vs published",
                 "Every cell with both our result", "![ours vs published]", "Published values: ")
     assert [d for d in diff if d[1:] and not d[1:].startswith(intended)] == []
     assert sum(d.startswith("+| ") for d in diff) == 6 + 5 * 8 + 3  # Table 1 rows, new Table 2 rows, 3 changed

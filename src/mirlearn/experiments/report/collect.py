@@ -24,7 +24,7 @@ from mirlearn.experiments.layout import RunLayout
 from mirlearn.experiments.published import BASELINES, LAYERS, METHODS, Published, cell_key, normalize_method, published
 
 __all__ = ["CellStat", "STD_DDOF", "MISSING", "collect", "summarize_cells", "best_cell", "cells_only", "run_info",
-           "stats_of", "dataset_name", "key_of", "published_args"]
+           "stats_of", "dataset_name", "key_of", "published_args", "pool_confusions"]
 
 #: Degrees of freedom of the standard deviation over splits (population std, as in the protocol).
 STD_DDOF = 0
@@ -234,7 +234,7 @@ def summarize_cells(cells: Iterable[dict[str, Any]], notes: list[str] | None = N
     """
     notes = notes if notes is not None else []
     stats: dict[tuple, CellStat] = {}
-    confs: dict[tuple, dict[tuple[str, str], int]] = {}
+    metrics_of: dict[tuple, list[dict[str, Any]]] = {}
     for cell in sorted(cells_only(cells), key=lambda c: c.get("_path", "")):
         path = cell.get("_path", "?")
         key = key_of(cell)
@@ -247,7 +247,7 @@ def summarize_cells(cells: Iterable[dict[str, Any]], notes: list[str] | None = N
             st = stats[key] = CellStat(table=table, dataset=dataset, method=method, units=units, layers=layers,
                                        aggregate=aggregate, net=cell.get("experiment", {}).get("net"),
                                        published=published(*published_args(key)))
-            confs[key] = {}
+            metrics_of[key] = []
         split = _split_of(cell)
         if split in st.splits:
             notes.append(f"{path}: second result for split {split!r} of {st.label}; ignored")
@@ -260,24 +260,51 @@ def summarize_cells(cells: Iterable[dict[str, Any]], notes: list[str] | None = N
         st.splits.append(split)
         st.accuracies.append(100.0 * float(acc))
         st.paths.append(path)
-        classes = [str(c) for c in metrics.get("classes", [])]
-        conf = metrics.get("confusion")
-        if classes and conf is not None:
-            arr = np.asarray(conf, dtype=np.int64).reshape(len(classes), len(classes))
-            for c in classes:
-                if c not in st.classes:
-                    st.classes.append(c)
-            tally = confs[key]
-            for i, ti in enumerate(classes):
-                for j, pj in enumerate(classes):
-                    tally[(ti, pj)] = tally.get((ti, pj), 0) + int(arr[i, j])
+        metrics_of[key].append(metrics)
     for key, st in stats.items():
-        if st.classes:
-            k = len(st.classes)
-            st.confusion = np.zeros((k, k), dtype=np.int64)
-            for (t, p), v in confs[key].items():
-                st.confusion[st.classes.index(t), st.classes.index(p)] = v
+        st.classes, st.confusion = pool_confusions(metrics_of[key])
     return stats
+
+
+def pool_confusions(metrics: Iterable[dict[str, Any]]) -> tuple[list[str], np.ndarray | None]:
+    """The track confusions of several cell ``metrics`` summed, class by class.
+
+    Parameters
+    ----------
+    metrics : iterable of dict
+        Cell ``metrics`` objects (``classes``, ``confusion``: rows true, columns predicted);
+        those without both are skipped.
+
+    Returns
+    -------
+    classes : list of str
+        The union of the classes, in first-seen order.
+    confusion : np.ndarray [shape=(n_classes, n_classes)], int64, or None
+        ``None`` when no record has a confusion.
+    """
+    classes: list[str] = []
+    tally: dict[tuple[str, str], int] = {}
+    for m in metrics:
+        names = [str(c) for c in m.get("classes", []) or []]
+        conf = m.get("confusion")
+        if not names or conf is None:
+            continue
+        try:
+            arr = np.asarray(conf, dtype=np.int64).reshape(len(names), len(names))
+        except (TypeError, ValueError):
+            continue  # a malformed record: not pooled
+        for c in names:
+            if c not in classes:
+                classes.append(c)
+        for i, ti in enumerate(names):
+            for j, pj in enumerate(names):
+                tally[(ti, pj)] = tally.get((ti, pj), 0) + int(arr[i, j])
+    if not classes:
+        return [], None
+    out = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for (t, p), v in tally.items():
+        out[classes.index(t), classes.index(p)] = v
+    return classes, out
 
 
 def published_args(key: tuple) -> tuple:

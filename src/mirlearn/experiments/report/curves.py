@@ -21,7 +21,7 @@ from mirlearn.experiments.layout import RunLayout, SplitLayout
 from mirlearn.experiments.published import METHODS, normalize_method
 from mirlearn.experiments.report.collect import cells_only, dataset_name
 
-__all__ = ["NetCurves", "TRAIN_LOG", "read_learning_curves", "read_log"]
+__all__ = ["NetCurves", "TRAIN_LOG", "read_learning_curves", "read_log", "read_net_log"]
 
 #: The training log every trainer writes in its net folder.
 TRAIN_LOG = "train_log.csv"
@@ -33,7 +33,7 @@ _LEGACY_HF_LOG = "hf_log.csv"
 
 @dataclass
 class NetCurves:
-    """The validation curves of one net over its splits.
+    """The learning curves (training loss, validation loss and accuracy) of one net over its splits.
 
     Attributes
     ----------
@@ -45,8 +45,9 @@ class NetCurves:
     x_label : str
         What the log counts: ``"epoch"`` (``"HF step"`` for a legacy ``hf_log.csv``).
     runs : list of dict
-        One per split: ``{"split": str, "x": array, "valid_loss": array, "valid_acc": array,
-        "path": str}`` with the validation accuracy in percent.
+        One per split: ``{"split": str, "x": array, "train_loss": array, "valid_loss": array,
+        "valid_acc": array, "path": str}`` with the validation accuracy in percent (NaN where the
+        log has no such column).
     seconds : float
         Training time summed over splits (the logs' per-epoch ``seconds``).
     sort_key : tuple
@@ -78,24 +79,69 @@ def read_log(path: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
 
 
-def _curve(log: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """``(epoch, valid_loss, valid_acc %, seconds)`` of a ``train_log.csv``, ``None`` without epochs."""
+#: A learning curve: ``(epoch, train_loss, valid_loss, valid_acc %, seconds)``, arrays of one length.
+Curve = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def _curve(log: dict[str, np.ndarray]) -> Curve | None:
+    """The :data:`Curve` of a ``train_log.csv``, ``None`` without epochs."""
     if "epoch" not in log or len(log["epoch"]) == 0:
         return None
     nan = np.full(len(log["epoch"]), np.nan)
     secs = float(np.nansum(log["seconds"])) if "seconds" in log else 0.0
-    return log["epoch"], log.get("valid_loss", nan), 100.0 * log.get("valid_acc", nan), secs
+    return log["epoch"], log.get("train_loss", nan), log.get("valid_loss", nan), 100.0 * log.get("valid_acc", nan), secs
 
 
-def _read_legacy_hf_log(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """The curve of an old ``hf_log.csv``: HF steps, ``valid_error``, cumulative seconds."""
+def _read_legacy_hf_log(path: Path) -> Curve | None:
+    """The curve of an old ``hf_log.csv``: HF steps, ``objective`` (training loss), ``valid_error``,
+    cumulative seconds."""
     log = read_log(path)
     if "step" not in log or len(log["step"]) == 0:
         return None
     nan = np.full(len(log["step"]), np.nan)
     acc = 100.0 * (1.0 - log["valid_error"]) if "valid_error" in log else nan
     s = log.get("seconds", nan)
-    return log["step"], log.get("valid_loss", nan), acc, float(np.nanmax(s)) if np.isfinite(s).any() else 0.0
+    return (log["step"], log.get("objective", nan), log.get("valid_loss", nan), acc,
+            float(np.nanmax(s)) if np.isfinite(s).any() else 0.0)
+
+
+def read_net_log(net_dir: Path, root: Path, notes: list[str]) -> tuple[dict[str, Any], float, str] | None:
+    """The training log of one net folder as one run of :attr:`NetCurves.runs`.
+
+    Parameters
+    ----------
+    net_dir : the net's folder (``train_log.csv``, or an old ``hf_log.csv``)
+    root : the run folder; the log's path in the run is given relative to it
+    notes : receives a line when the log exists but cannot be read
+
+    Returns
+    -------
+    (run, seconds, x_label) or None
+        ``run`` has ``x``, ``train_loss``, ``valid_loss``, ``valid_acc`` (%) and ``path``, and
+        ``split`` = ``"run"`` (the caller names it); ``seconds`` is the training time the log
+        records; ``None`` when there is no log yet or it has no epoch.
+    """
+    log_path, reader, x_label = net_dir / TRAIN_LOG, None, "epoch"
+    if not log_path.is_file():
+        log_path, reader, x_label = net_dir / _LEGACY_HF_LOG, _read_legacy_hf_log, "HF step"
+        if not log_path.is_file():
+            return None  # a net that has not logged an epoch yet
+    try:
+        rel = log_path.relative_to(root).as_posix()
+    except ValueError:
+        rel = log_path.as_posix()
+    try:
+        curve = reader(log_path) if reader is not None else _curve(read_log(log_path))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        notes.append(f"{rel}: unreadable log ({e}); no learning curve")
+        return None
+    if curve is None:
+        notes.append(f"{rel}: empty log or no epoch column; no learning curve")
+        return None
+    x, train_loss, valid_loss, valid_acc, secs = curve
+    run = {"split": "run", "x": x, "train_loss": train_loss, "valid_loss": valid_loss, "valid_acc": valid_acc,
+           "path": rel}
+    return run, secs, x_label
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -140,7 +186,7 @@ def _net_identity(split: SplitLayout, cells_by_folder: dict[PurePosixPath, dict[
 
 def read_learning_curves(run_dir: str | Path, cells: Iterable[dict[str, Any]] | None = None,
                          notes: list[str] | None = None) -> list[NetCurves]:
-    """The validation curves of every trained net of a run (:meth:`RunLayout.net_dirs`).
+    """The training and validation curves of every trained net of a run (:meth:`RunLayout.net_dirs`).
 
     Parameters
     ----------
@@ -167,21 +213,10 @@ def read_learning_curves(run_dir: str | Path, cells: Iterable[dict[str, Any]] | 
             cells_by_folder.setdefault(folder, c)
     groups: dict[str, NetCurves] = {}
     for net_dir in layout.net_dirs():
-        log_path, reader, x_label = net_dir / TRAIN_LOG, None, "epoch"
-        if not log_path.is_file():
-            log_path, reader, x_label = net_dir / _LEGACY_HF_LOG, _read_legacy_hf_log, "HF step"
-            if not log_path.is_file():
-                continue  # a net that has not logged an epoch yet
-        rel = log_path.relative_to(root).as_posix()
-        try:
-            curve = reader(log_path) if reader is not None else _curve(read_log(log_path))
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            notes.append(f"{rel}: unreadable log ({e}); no learning curve")
+        read = read_net_log(net_dir, root, notes)
+        if read is None:
             continue
-        if curve is None:
-            notes.append(f"{rel}: empty log or no epoch column; no learning curve")
-            continue
-        x, valid_loss, valid_acc, secs = curve
+        run, secs, x_label = read
         ident = _net_identity(SplitLayout(net_dir.parent), cells_by_folder)
         if ident is not None:
             group = f"{ident['dataset']}/{ident['net'] or ident['method'] + '-' + str(ident['units'])}"
@@ -195,6 +230,6 @@ def read_learning_curves(run_dir: str | Path, cells: Iterable[dict[str, Any]] | 
         nc = groups.setdefault(group, NetCurves(label=label, group=group, x_label=x_label, sort_key=key + (group,)))
         if nc.x_label != x_label:
             nc.x_label = "epoch / HF step"
-        nc.runs.append({"split": split, "x": x, "valid_loss": valid_loss, "valid_acc": valid_acc, "path": rel})
+        nc.runs.append({**run, "split": split})
         nc.seconds += secs
     return sorted(groups.values(), key=lambda g: g.sort_key)

@@ -19,7 +19,7 @@ from mirlearn.experiments.report.curves import NetCurves
 from mirlearn.experiments.report.tables import Table1Row, Table2Row
 from mirlearn.io import atomic_path
 
-__all__ = ["plot_layer_accuracy", "plot_confusion", "plot_learning_curves", "ComparisonPoint", "comparison_points",
+__all__ = ["plot_layer_accuracy", "plot_confusion", "plot_learning_curves", "CURVES_DPI", "CURVES_MIN_SIZE", "ComparisonPoint", "comparison_points",
            "plot_ours_vs_published"]
 
 
@@ -27,11 +27,11 @@ __all__ = ["plot_layer_accuracy", "plot_confusion", "plot_learning_curves", "Com
 # Figures (matplotlib without pyplot: no global state, Agg canvas)
 
 
-def _new_figure(figsize: tuple[float, float]):
+def _new_figure(figsize: tuple[float, float], dpi: int = 100):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, dpi=100, layout="constrained")
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -39,7 +39,7 @@ def _new_figure(figsize: tuple[float, float]):
 def _save_png(fig, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
+        fig.savefig(tmp, format="png", dpi="figure", metadata={"Software": None})
     return path
 
 
@@ -142,8 +142,20 @@ def plot_confusion(stat: CellStat, path: str | Path) -> Path:
     return _save_png(fig, path)
 
 
+#: Size and resolution of the learning-curve figure: wide enough to read at a glance in a
+#: browser (at least 8 × 5 inches at 120 dpi, 960 × 600 pixels, for one net).
+CURVES_DPI = 120
+CURVES_MIN_SIZE = (8.0, 5.0)
+#: Learning-curve panels per row (two panels, loss above accuracy, per net).
+CURVES_PER_ROW = 3
+
+
 def plot_learning_curves(curves: Sequence[NetCurves], path: str | Path) -> Path:
-    """Validation loss (top) and accuracy (bottom) per net, one line per split.
+    """Per net, training and validation loss (top) and validation accuracy (bottom); one colour per split.
+
+    The figure is at least :data:`CURVES_MIN_SIZE` inches at :data:`CURVES_DPI` dpi, with axis
+    labels and a legend (colour = split; solid = validation, dashed = training loss). Up to
+    :data:`CURVES_PER_ROW` nets side by side, further nets on further rows.
 
     Parameters
     ----------
@@ -156,28 +168,44 @@ def plot_learning_curves(curves: Sequence[NetCurves], path: str | Path) -> Path:
     -------
     Path
     """
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     if not curves:
         raise ValueError("no learning curves to plot")
     n = len(curves)
-    fig = _new_figure((3.4 * n, 5.6))
-    axes = fig.subplots(2, n, squeeze=False)
+    ncols = min(n, CURVES_PER_ROW)
+    blocks = -(-n // ncols)
+    size = (max(CURVES_MIN_SIZE[0], 4.4 * ncols), max(CURVES_MIN_SIZE[1], 5.2 * blocks))
+    fig = _new_figure(size, dpi=CURVES_DPI)
+    axes = fig.subplots(2 * blocks, ncols, squeeze=False)
+    colours = [f"C{i}" for i in range(10)]
+    splits: dict[str, str] = {}
     for j, nc in enumerate(curves):
-        top, bottom = axes[0, j], axes[1, j]
+        top, bottom = axes[2 * (j // ncols), j % ncols], axes[2 * (j // ncols) + 1, j % ncols]
         for run in nc.runs:
-            top.plot(run["x"], run["valid_loss"], lw=1.2, label=run["split"])
-            bottom.plot(run["x"], run["valid_acc"], lw=1.2, label=run["split"])
-        top.set_title(nc.label, fontsize=9)
-        top.set_ylabel("validation loss" if j == 0 else "")
-        bottom.set_ylabel("validation accuracy (%)" if j == 0 else "")
+            colour = splits.setdefault(str(run["split"]), colours[len(splits) % len(colours)])
+            train = np.asarray(run.get("train_loss", []), dtype=np.float64)
+            if train.size and np.isfinite(train).any():
+                top.plot(run["x"], train, lw=1.2, ls="--", color=colour)
+            top.plot(run["x"], run["valid_loss"], lw=1.4, color=colour)
+            bottom.plot(run["x"], run["valid_acc"], lw=1.4, color=colour)
+        top.set_title(nc.label, fontsize=10)
+        top.set_ylabel("loss (cross-entropy)")
+        bottom.set_ylabel("validation accuracy (%)")
         bottom.set_xlabel(nc.x_label)
+        top.set_xlabel(nc.x_label)
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if len(nc.runs) > 1:
-            bottom.legend(fontsize=7, frameon=False)
-    fig.suptitle("Learning curves (frame-level validation)")
+    for j in range(n, blocks * ncols):  # empty places of the last row
+        axes[2 * (j // ncols), j % ncols].set_visible(False)
+        axes[2 * (j // ncols) + 1, j % ncols].set_visible(False)
+    handles = [Line2D([], [], color="#333", lw=1.4, label="validation"),
+               Line2D([], [], color="#333", lw=1.2, ls="--", label="training loss")]
+    handles += [Line2D([], [], color=c, lw=3, label=f"split {name}") for name, c in splits.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False, fontsize=9)
+    fig.suptitle("Learning curves: training and validation loss (top), validation frame accuracy (bottom)")
     return _save_png(fig, path)
 
 
