@@ -107,3 +107,30 @@ def test_dataset_kind():
     assert checks.check_dataset_kind("gtzan") == "gtzan"
     with pytest.raises(MirlearnError, match="--dataset /data/x: unknown layout"):
         checks.check_dataset_kind("/data/x")
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_cuda_refused_in_one_line_when_torch_has_none(device, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(MirlearnError, match=f"--device {device}: CUDA is not available on this machine"):
+        checks.check_device(device)
+
+
+@pytest.mark.parametrize("command", [["train"], ["run"], ["demo", "--classes", "2", "--clips", "1"]])
+def test_cuda_without_cuda_stops_every_training_command_before_work(command, tiny, tmp_path, monkeypatch, capsys):
+    """Issue #11 finding 4: `train --device cuda` on a CPU-only torch raised a bare AssertionError
+    after frame extraction; now one line, and nothing is written (no cache, no run, no data)."""
+    import torch
+
+    from mirlearn.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("MIRLEARN_HOME", str(tmp_path / "home"))
+    data = ["--data", str(tmp_path / "gen")] if command[0] == "demo" else ["--data", str(tiny)]
+    assert main([*command, *data, "--device", "cuda", "--out", str(tmp_path / "run"),
+                 "--cache", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["mirlearn: error: --device cuda: CUDA is not available on this machine"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

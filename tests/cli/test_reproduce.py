@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mirlearn.cli import main
@@ -18,6 +20,13 @@ def test_reproduce_dry_run_then_one_net_and_report(synth, home, small, capsys):
     assert not out.exists()  # a plan is not work: no run folder
     assert main(common + ["--nets", "relu-dropout-50", "--no-baselines"]) == 0
     assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    cap = capsys.readouterr()
+    # Issue #11 finding 7: stdout says where the report is instead of printing it; stderr (not a
+    # terminal here) has no redraws, and --no-progress keeps one line per epoch of each net.
+    assert f"report: {out / 'report.md'}" in cap.out and "Table 1" not in cap.out
+    assert cap.out.count("\n") < 40, cap.out
+    assert "\r" not in cap.err
+    assert len(re.findall(r"^sgd epoch \d+/12: train loss .*, valid acc .*$", cap.err, re.M)) >= 2 * 2, cap.err
     assert (out / "config.toml").is_file() and list((out / "invocations").glob("*.json"))
     md = (out / "report.md").read_text()
     assert "ReLU+SGD+Dropout 50" in md and "Table 1" in md
@@ -68,3 +77,48 @@ def test_synthetic_grid_is_the_documented_set():
 def test_report_of_a_missing_folder(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope")]) == 2
     assert "nope" in _one_error_line(capsys)
+
+
+def test_reproduce_logs_lines_in_a_pipe_with_progress_on(tiny, tmp_path, monkeypatch, capsys):
+    """Without --no-progress and with stderr not a terminal: frame and epoch lines, no '\\r'."""
+    monkeypatch.delenv("MIRLEARN_PROGRESS", raising=False)
+    out = tmp_path / "grid"
+    assert main(["reproduce", "sigtia2014", "--data", str(tiny), "--out", str(out), "--cache", str(tmp_path / "c"),
+                 "-j", "1", "--nets", "relu-sgd-50", "--no-baselines", "--set", "splits.n_splits=1",
+                 "--set", "network.hidden=[8, 8, 8]", "--set", "training.max_epochs=3",
+                 "--set", "forest.n_estimators=10", "--set", "features.window_seconds=1.0",
+                 "--set", "features.hop_seconds=0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert re.search(r"^fft frames: 8/8 tracks \(100%\)", err, re.M), err
+    assert [int(k) for k in re.findall(r"^sgd epoch (\d+)/3: ", err, re.M)] == [1, 2, 3], err
+
+
+@pytest.mark.parametrize("nets", [["--nets", "relu-dropout-5", "--dry-run"],
+                                  ["--nets", "relu-dropout-50", "relu-dropout-5"],
+                                  ["--nets", "relu-dropout-50,relu-dropout-5"]])
+def test_reproduce_unknown_net_is_one_line_listing_the_nets(nets, tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MIRLEARN_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "sigtia2014", "--data", str(tiny), "--cache", str(tmp_path / "cache"), *nets]) == 2
+    line = _one_error_line(capsys)
+    assert "--nets relu-dropout-5: no such net; the nets are relu-sgd-50, " in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_reproduce_nets_before_the_paper(tiny, tmp_path, monkeypatch, capsys):
+    """`--nets` takes several values, so it also swallowed the paper: the message then was
+    "the following arguments are required: paper". The paper is given back; a typo is named."""
+    monkeypatch.setenv("MIRLEARN_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    base = ["reproduce", "--data", str(tiny), "--cache", str(tmp_path / "cache")]
+    assert main([*base, "--nets", "relu-dropout-5", "sigtia2014"]) == 2
+    assert "--nets relu-dropout-5: no such net" in _one_error_line(capsys)
+    assert main([*base, "--nets", "sigtia2014"]) == 2
+    assert "--nets: give at least one net" in _one_error_line(capsys)
+    assert main(base) == 2
+    assert "give the paper to reproduce" in _one_error_line(capsys)
+    assert main([*base, "--nets", "relu-sgd-50,relu-dropout-50", "sigtia2014", "--no-baselines", "--dry-run",
+                 "--set", "splits.n_splits=1"]) == 0
+    text = capsys.readouterr().out
+    assert "net=relu-sgd-50" in text and "net=relu-dropout-50" in text and "net=sigmoid-hf-50" not in text

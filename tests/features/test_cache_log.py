@@ -35,7 +35,7 @@ def test_progress_in_a_pipe_is_lines_without_carriage_returns(clips, tmp_path, c
     extract_frames(tracks, FrameSettings(), cache_dir=tmp_path / "c", n_jobs=1, progress=True)
     err = capsys.readouterr().err
     assert "\r" not in err
-    assert err.splitlines()[-1].startswith("frames: 3/3 tracks (100%)")
+    assert err.splitlines()[-1].startswith("fft frames: 3/3 tracks (100%)")
 
 
 def test_dangling_symlink_is_named_with_its_target(clips, tmp_path):

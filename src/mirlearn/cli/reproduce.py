@@ -12,6 +12,9 @@ from mirlearn.cli import checks, options
 from mirlearn.cli.common import check_common, checked_splits, frame_cache, overrides, start_run, validated
 from mirlearn.errors import MirlearnError
 
+PAPERS = ("sigtia2014",)
+"""Papers ``reproduce`` knows."""
+
 SYNTHETIC_GRID = {"n_classes": 4, "clips_per_class": 12, "seconds": 6.0, "seed": 0}
 """The generated set of ``reproduce sigtia2014 --dataset synthetic`` (in ``data_home()/synthetic-grid``)."""
 
@@ -46,20 +49,41 @@ def reproduce_data(args: argparse.Namespace) -> tuple[str, str, str, bool]:
                         "(the generated synthetic set)")
 
 
+def check_paper_and_nets(args: argparse.Namespace, known: list[str]) -> list[str] | None:
+    """The paper and the ``--nets`` keys, checked; returns the nets asked for (None: all).
+
+    ``--nets`` takes one or more values, so in ``reproduce --nets relu-sgd-50 sigtia2014`` it
+    also takes the paper; that paper is given back to the positional argument. Nets may be
+    given as several values or comma-separated; an unknown one stops the command with the
+    list of valid names, before any work.
+    """
+    nets = None if args.nets is None else [k for v in args.nets for k in v.split(",") if k]
+    if args.paper is None and nets and nets[-1] in PAPERS:
+        args.paper = nets.pop()
+    if args.paper is None:
+        checks.fail(f"give the paper to reproduce, one of {', '.join(PAPERS)}: mirlearn reproduce sigtia2014 ...")
+    if nets is not None:
+        if not nets:
+            checks.fail(f"--nets: give at least one net; the nets are {', '.join(known)}")
+        for key in nets:
+            if key not in known:
+                checks.fail(f"--nets {key}: no such net; the nets are {', '.join(known)}")
+    args.nets = nets
+    return nets
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Reproduce Sigtia & Dixon (2014): Tables 1 and 2 with baselines, as one resumable grid."""
     from mirlearn.config import dump_toml, load_config
     from mirlearn.datasets import load_dataset
     from mirlearn.experiments import sigtia2014 as grid
 
+    t_start = time.perf_counter()
+    check_paper_and_nets(args, [n.key for n in grid.NETS])
     data, kind, name, generated = reproduce_data(args)
     check_common(args, dataset_kind=False)
     if args.ismir2004:
         checks.check_exists(args.ismir2004, "--ismir2004", what="ISMIR 2004 folder")
-    known = [n.key for n in grid.NETS]
-    for key in args.nets or []:
-        if key not in known:
-            checks.fail(f"--nets {key}: no such net; the nets are {', '.join(known)}")
     run_dir = Path(args.out) if args.out else Path("runs") / f"sigtia2014-{name}-{args.profile}"
     checks.check_out_dir(run_dir, "--out" if args.out else "run directory", run_folder=True)
     user = overrides(args.set)
@@ -131,15 +155,24 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                          progress=not args.no_progress)
     run["timings"].update(stage_times)
     atomic_write_json(run_dir / "run.json", run)
+    from mirlearn.progress import format_seconds
+
+    table2 = ", and Table 2 on ISMIR 2004" if ismir is not None else ""
+    print(f"\nreproduce: {len(nets)} net(s) and {len(baselines)} baseline(s) on {len(splits)} split(s) of {name}"
+          f"{table2}, {args.profile} profile: done in {format_seconds(time.perf_counter() - t_start)}")
     return _write_report(run_dir)
 
 
 def _write_report(run_dir: Path) -> int:
+    """Write the report and say where it is; its tables are in the files, not on stdout."""
     from mirlearn.experiments.report import write_report
 
     md, html = write_report(run_dir)
-    print(f"\n{md.read_text()}" if md.stat().st_size < 20000 else "")
-    print(f"report: {md}  and  {html}")
+    print(f"report: {md}")
+    print(f"        {html} (open in a browser: tables, per-class accuracy, learning curves)")
+    tables = [p for p in (md.parent / "table1.csv", md.parent / "table2.csv") if p.is_file()]
+    if tables:
+        print(f"tables: {', '.join(str(p) for p in tables)}")
     return 0
 
 
@@ -158,7 +191,9 @@ def register(sub: Any) -> None:
                              "MFCC/PMSC baselines as one resumable grid, then report.md and report.html.",
                              example="mirlearn reproduce sigtia2014 --gtzan ~/data/gtzan --ismir2004 ~/data/ismir2004 "
                              "--dry-run\nmirlearn reproduce sigtia2014 --dataset synthetic")
-    rp.add_argument("paper", choices=["sigtia2014"], help="the paper to reproduce: sigtia2014")
+    # Optional for argparse only: check_paper_and_nets requires it (and takes it back from --nets).
+    rp.add_argument("paper", nargs="?", choices=list(PAPERS), default=None,
+                    help="the paper to reproduce: sigtia2014")
     g = rp.add_argument_group("data")
     options.add_data(g, required=False, help="dataset folder or CSV manifest for Table 1 (default: none; "  # type: ignore[arg-type]
                      "give --data, --gtzan or --dataset synthetic)")
@@ -176,7 +211,8 @@ def register(sub: Any) -> None:
     grid.add_argument("--profile", choices=["paper", "quick"], default="quick",
                       help="paper: every setting as published; quick: named reductions (default: %(default)s)")
     grid.add_argument("--nets", nargs="+", metavar="NET", default=None,
-                      help="only these nets, e.g. relu-dropout-500 (default: all six)")
+                      help="only these nets (several values or comma-separated), e.g. relu-dropout-500; "
+                      "the six are relu-sgd-50/500, relu-dropout-50/500, sigmoid-hf-50/500 (default: all six)")
     grid.add_argument("--no-baselines", action="store_true", help="skip MFCC and PMSC (default: off)")
     options.add_set(grid, help="override a config key for every net and baseline (TOML value syntax; "  # type: ignore[arg-type]
                     "repeatable; default: none)")

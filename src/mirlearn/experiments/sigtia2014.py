@@ -274,7 +274,8 @@ def run_baselines(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, 
     for kind in kinds:
         frames = frame_source("mfcc" if kind == "mfcc" else "logmel")
         for split in inputs.splits:
-            run_baseline(cfg, kind, frames, split, run.baseline(inputs.name, kind, split.name), log=log, experiment={
+            run_baseline(cfg, kind, frames, split, run.baseline(inputs.name, kind, split.name),
+                         log=lambda m, k=kind: log(f"{k.upper()} {m}"), experiment={
                 "table": "baseline", "dataset": inputs.name, "method": kind.upper(), "units": None, "net": kind})
 
 

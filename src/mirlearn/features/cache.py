@@ -335,7 +335,7 @@ def _build(
     bad: list[dict] = []
     dim = settings.dim
     with open(tmp / "X.f32", "wb") as f, \
-            Progress(len(tracks), "frames", "track", enabled=progress) as bar:
+            Progress(len(tracks), f"{settings.kind} frames", "track", enabled=progress) as bar:
         for t, (X, cause) in zip(tracks, _results(jobs, n_jobs, settings)):
             if X is None:
                 bad.append({"track_id": t.track_id, "path": str(t.path), "cause": cause})

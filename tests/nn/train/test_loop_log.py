@@ -110,3 +110,14 @@ def test_epoch_line_format():
         "sgd epoch 3/40: train loss 0.8123, valid loss 0.9000, valid acc 61.3%, 1.4 s (best)")
     row.update(valid_loss=math.nan, valid_acc=math.nan)
     assert epoch_line("HF", "step", row, 25) == "HF step 3/25: train loss 0.8123, 1.4 s"
+
+
+def test_cuda_without_cuda_is_one_line_before_any_epoch(data, monkeypatch):
+    import torch
+
+    from mirlearn.errors import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    net = MLP(8, (6,), 3, seed=0)
+    with pytest.raises(ConfigError, match="device 'cuda': CUDA is not available"):
+        train_sgd(net, *data, TrainConfig(max_epochs=1, device="cuda"), progress=False)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mirlearn.errors import TrainingError
+from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.io import atomic_write_json
 from mirlearn.nn.fastmath import fast_cpu_matmul, matmul_path
 from mirlearn.nn.train.checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, check_resumable, load_checkpoint,
@@ -41,7 +41,8 @@ from mirlearn.nn.train.checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, ch
 from mirlearn.nn.train.log import LOG_NAME, write_log
 from mirlearn.progress import Progress, format_seconds, is_terminal
 
-__all__ = ["RESULT_NAME", "EpochRunner", "LoopSettings", "TrainResult", "epoch_line", "train_loop"]
+__all__ = ["RESULT_NAME", "EpochRunner", "LoopSettings", "TrainResult", "epoch_line", "require_device",
+           "train_loop"]
 
 RESULT_NAME = "result.json"
 
@@ -211,6 +212,21 @@ def _better(monitor: str, loss: float, acc: float, p: Mapping[str, Any]) -> bool
     return loss < p["best_valid_loss"]
 
 
+def require_device(name: str) -> torch.device:
+    """``torch.device(name)``, refusing CUDA in one line when this torch has none.
+
+    Raises
+    ------
+    ConfigError
+        CUDA asked for but not available (torch itself raises a bare ``AssertionError``).
+    """
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r}: CUDA is not available on this machine (torch "
+                          f"{torch.__version__}); use device 'cpu'")
+    return device
+
+
 def epoch_line(desc: str, unit: str, row: Mapping[str, Any], max_epochs: int, *, best: bool = False) -> str:
     """One log line of a finished epoch (HF: step), e.g.
     ``'sgd epoch 3/40: train loss 0.8123, valid loss 0.9012, valid acc 61.3%, 1.4 s (best)'``.
@@ -295,12 +311,13 @@ def train_loop(
     TrainingError
         Non-finite training loss; the message says where the last good checkpoint is.
     ConfigError
-        ``run_dir`` holds a checkpoint of another run.
+        ``run_dir`` holds a checkpoint of another run, or the device is CUDA and this torch
+        has none (one line, before any epoch; torch itself would raise a bare AssertionError).
     """
     import sys
 
     s: LoopSettings = config.loop_settings()
-    device = torch.device(s.device)
+    device = require_device(s.device)
     run_dir = None if run_dir is None else Path(run_dir)
     ckpt_path = None if run_dir is None else run_dir / CHECKPOINT_NAME
     model_cfg = _model_config(model)

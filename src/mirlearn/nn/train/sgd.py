@@ -28,7 +28,7 @@ from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.data import FrameBatches, check_frames
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
-from mirlearn.nn.train.loop import LoopSettings, TrainResult, train_loop
+from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
 from mirlearn.nn.train.seeds import derive_seed
 
 __all__ = ["SGDEpochs", "TrainConfig", "train_sgd"]
@@ -266,11 +266,12 @@ def train_sgd(
     TrainResult
     """
     config = TrainConfig() if config is None else config
+    device = require_device(config.device)
     n_in, n_out = io_dims(model)
     # Fail on bad input before any epoch is spent.
     check_frames(X_train, y_train, name="training", n_in=n_in, n_out=n_out)
     check_frames(X_valid, y_valid, name="validation", n_in=n_in, n_out=n_out)
-    model.to(torch.device(config.device))
+    model.to(device)
     runner = SGDEpochs(model, X_train, y_train, config)
     fingerprint = data_fingerprint(X_train, y_train, X_valid, y_valid) if run_dir is not None else None
     return train_loop(model, runner, X_valid, y_valid, config, run_dir=run_dir, progress=progress, callback=callback,
