@@ -63,3 +63,8 @@ def test_usage_error_is_one_line(capsys):
     assert main(["run", "--data"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mirlearn: error: argument --data")
+
+
+def test_no_progress_help_says_the_log_stays():
+    text = " ".join(_commands()["train"].format_help().split())
+    assert "--no-progress no progress bars or progress lines; the log (one line per epoch" in text

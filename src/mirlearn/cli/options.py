@@ -121,8 +121,11 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 
 def add_no_progress(p: argparse.ArgumentParser) -> None:
-    """``--no-progress``: no progress bars."""
-    p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
+    """``--no-progress``: no progress bars; the log lines (one per epoch, per stage) stay."""
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars or progress lines; the log (one line per epoch with its loss and "
+                   "accuracy, one per stage) stays. Without a terminal, progress is plain lines, never "
+                   "redrawn bars (default: off)")
 
 
 def add_execution(p: argparse.ArgumentParser) -> None:
