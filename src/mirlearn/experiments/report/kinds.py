@@ -6,9 +6,9 @@ kind           what marks it
 ``grid``       ``run.json`` (written by ``mirlearn reproduce``), a started ``reproduce``'s
                ``environment.json`` (it records the ``profile``), or a cell naming its Table
                (``experiment.table``)
-``run``        ``results.json`` (``mirlearn run`` / ``demo``), or ``split-<id>/`` folders of cells
-               or nets directly in the folder (a run not finished yet), or the command recorded
-               in ``environment.json``
+``run``        ``results.json`` (``mirlearn run`` / ``demo``), or ``split-<id>/`` folders
+               directly in the folder (a run not finished yet), or the command recorded in
+               ``environment.json``; a ``model/`` beside them changes nothing
 ``train``      ``metrics.json`` or ``model/model.json`` without ``results.json``
                (``mirlearn train``)
 ``evaluate``   ``cells/*.json`` directly in the folder (``mirlearn evaluate --out``)
@@ -63,13 +63,12 @@ def detect_kind(run_dir: str | Path) -> str:
     cells = layout.cell_files()
     if any(_names_a_table(p) for p in cells[:50]):  # a grid's cells all name theirs: a few suffice
         return GRID
+    if any(p.is_dir() for p in root.glob("split-*")):
+        return RUN  # a run not finished yet (with or without the model it saves at the end)
     if (root / "metrics.json").is_file() or (root / "model" / "model.json").is_file():
         return TRAIN
     if any(p.parent.parent == root for p in cells):
         return EVALUATE
-    split_dirs = [p for p in root.glob("split-*") if p.is_dir()]
-    if split_dirs:
-        return RUN
     by_command = _COMMANDS.get(command_of(env) or "")
     if by_command is not None:
         return by_command

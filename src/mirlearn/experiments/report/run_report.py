@@ -388,7 +388,7 @@ def _time_rows(kind: str, results: dict[str, Any], cells: list[dict[str, Any]],
     if not any(r[0].startswith("net training") for r in rows) and net_times:
         secs = sum(s for _, s in net_times)
         rows.append([f"net training ({len(net_times)} net{'s' if len(net_times) != 1 else ''}, from "
-                     f"{'model/result.json' if kind == TRAIN else 'the nets’ training records'})", duration(secs)])
+                     f"{'the saved model’s training record' if kind == TRAIN else 'the nets’ training records'})", duration(secs)])
         total += secs
     cell_rows = cell_time_rows(cells)
     rows += cell_rows
