@@ -26,7 +26,8 @@ from mirlearn.experiments.report.timing import cell_time_rows, duration, stage_w
 from mirlearn.experiments.report.figures import (comparison_points, plot_confusion, plot_layer_accuracy,
                                                  plot_learning_curves, plot_ours_vs_published)
 from mirlearn.experiments.report.render import Block, render_html, render_markdown
-from mirlearn.experiments.report.tables import (TABLE1_COLUMNS, TABLE2_PAPER_NETS, Table1Row, Table2Row, column_name, fmt_published,
+from mirlearn.experiments.report.tables import (TABLE1_COLUMNS, TABLE2_PAPER_NETS, Table1Row, Table2Row, column_name,
+                                                fmt_published,
                                                 full_splits, table1, table1_csv, table1_grid, table2, table2_csv,
                                                 table2_grid)
 from mirlearn.io import atomic_write_text

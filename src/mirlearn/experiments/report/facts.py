@@ -189,7 +189,8 @@ def dataset_size(root: Path | None, cells: Iterable[dict[str, Any]] = (), used: 
                 out.classes.append(str(name))
     if not out.classes:
         out.classes = [str(c) for c in classes]
-    used = list(dict.fromkeys(str(c["split"]) for c in cells if c.get("split") is not None)) if used is None else list(used)
+    if used is None:
+        used = list(dict.fromkeys(str(c["split"]) for c in cells if c.get("split") is not None))
     data = read_json(RunLayout(root).splits_json) if root is not None else None
     listed = data.get("splits") if data else None
     if isinstance(listed, list):

@@ -19,7 +19,8 @@ from mirlearn.experiments.report.curves import NetCurves
 from mirlearn.experiments.report.tables import Table1Row, Table2Row
 from mirlearn.io import atomic_path
 
-__all__ = ["plot_layer_accuracy", "plot_confusion", "plot_learning_curves", "CURVES_DPI", "CURVES_MIN_SIZE", "ComparisonPoint", "comparison_points",
+__all__ = ["plot_layer_accuracy", "plot_confusion", "plot_learning_curves", "CURVES_DPI", "CURVES_MIN_SIZE",
+           "ComparisonPoint", "comparison_points",
            "plot_ours_vs_published"]
 
 

@@ -387,8 +387,9 @@ def _time_rows(kind: str, results: dict[str, Any], cells: list[dict[str, Any]],
             total += sum(vals)
     if not any(r[0].startswith("net training") for r in rows) and net_times:
         secs = sum(s for _, s in net_times)
-        rows.append([f"net training ({len(net_times)} net{'s' if len(net_times) != 1 else ''}, from "
-                     f"{'the saved model’s training record' if kind == TRAIN else 'the nets’ training records'})", duration(secs)])
+        source = "the saved model’s training record" if kind == TRAIN else "the nets’ training records"
+        rows.append([f"net training ({len(net_times)} net{'s' if len(net_times) != 1 else ''}, from {source})",
+                     duration(secs)])
         total += secs
     cell_rows = cell_time_rows(cells)
     rows += cell_rows
