@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,8 +315,6 @@ def train_loop(
         ``run_dir`` holds a checkpoint of another run, or the device is CUDA and this torch
         has none (one line, before any epoch; torch itself would raise a bare AssertionError).
     """
-    import sys
-
     s: LoopSettings = config.loop_settings()
     device = require_device(s.device)
     run_dir = None if run_dir is None else Path(run_dir)
@@ -348,9 +347,6 @@ def train_loop(
             model.load_state_dict(ckpt["model"])
             runner.load_state_dict(ckpt["runner_state"])
             p.update(ckpt["progress"])
-            if epoch_lines and p["epoch"] and p["epoch"] < s.max_epochs:
-                print(f"{desc}: resuming after {unit} {p['epoch']} of {s.max_epochs} ({ckpt_path})",
-                      file=stream, flush=True)
 
         def stop_reason() -> str | None:
             if patience is not None and p["bad_epochs"] >= patience:
@@ -374,6 +370,9 @@ def train_loop(
             })
 
         p["stop_reason"] = stop_reason()
+        if p["stop_reason"] is None and p["epoch"] and epoch_lines:
+            print(f"{desc}: resuming after {unit} {p['epoch']} of {s.max_epochs} ({ckpt_path})",
+                  file=stream, flush=True)
         if p["stop_reason"] is None:
             # A bar only on a terminal; elsewhere the per-epoch lines below are the whole log.
             bar = Progress(s.max_epochs, desc, unit, enabled=progress and is_terminal(stream),
