@@ -219,7 +219,8 @@ def _cell_is_current(path: Path, inputs: dict[str, Any], log: Log, split: Split,
 def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Sequence[int] | None, split: Split,
                    layout: SplitLayout | str | Path, cells: Sequence[FeatureSpec], *,
                    inputs: dict[str, Any] | None = None, experiment: dict[str, Any] | None = None,
-                   keep_forests: dict[str, Any] | None = None, log: Log = print) -> dict[str, dict[str, Any]]:
+                   keep_forests: dict[str, Any] | None = None, progress: bool = False,
+                   log: Log = print) -> dict[str, dict[str, Any]]:
     """Forest + vote for every feature cell; one JSON per cell, current cells are reused.
 
     Parameters
@@ -235,6 +236,7 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
     experiment : what the cells belong to (table, dataset, net, method, units), stored in each
     keep_forests : cell names (keys) whose fitted forests are wanted; each fitted one is stored
         under its name (a reused cell fits no forest and stores none)
+    progress : show each forest's trees as they grow (a bar on a terminal, lines in a pipe)
     """
     from mirlearn.classify import evaluate_tracks, vote, write_predictions
     from mirlearn.runs import git_commit, package_versions
@@ -255,7 +257,7 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
         t_feat = time.perf_counter() - t0
         fit_fs, test_fs = fit_and_test_parts(fs, split)
         t0 = time.perf_counter()
-        forest = make_forest(cfg).fit(fit_fs)
+        forest = make_forest(cfg).fit(fit_fs, progress=progress)
         t_fit = time.perf_counter() - t0
         if keep_forests is not None and spec.name in keep_forests:
             keep_forests[spec.name] = forest
@@ -341,11 +343,11 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
             kept: dict[str, Any] = {model_spec.name: None}
             if todo:
                 evaluate_cells(cfg, all_layers, learner.feature_layers_, split, layout, todo, inputs=inputs,
-                               experiment=experiment, keep_forests=kept, log=log)
+                               experiment=experiment, keep_forests=kept, progress=progress, log=log)
             if need_model:
                 t0 = time.perf_counter()
                 _save_split_model(cfg, learner, all_layers, split, layout, model_spec, kept[model_spec.name],
-                                  Path(model_dir), {**(model_info or {}), "inputs": model_inputs}, log)
+                                  Path(model_dir), {**(model_info or {}), "inputs": model_inputs}, progress, log)
                 outcome.timings["model_s"] = time.perf_counter() - t0
             del all_layers
             if keep_features:
@@ -370,7 +372,8 @@ def _model_is_current(model_dir: Path, inputs: dict[str, Any]) -> bool:
 
 
 def _save_split_model(cfg: Config, learner: Learner, all_layers: FrameSet, split: Split, layout: SplitLayout,
-                      spec: FeatureSpec, forest: Any, model_dir: Path, info: dict[str, Any], log: Log) -> None:
+                      spec: FeatureSpec, forest: Any, model_dir: Path, info: dict[str, Any], progress: bool,
+                      log: Log) -> None:
     """Save the split's learner + the predict cell's forest as a GenreModel in ``model_dir``.
 
     The forest fit by the cell is reused; when that cell was reused from disk (or is not one
@@ -383,7 +386,7 @@ def _save_split_model(cfg: Config, learner: Learner, all_layers: FrameSet, split
 
     if forest is None:
         fit_fs, _ = fit_and_test_parts(cell_features(all_layers, learner.feature_layers_, spec), split)
-        forest = make_forest(cfg).fit(fit_fs)
+        forest = make_forest(cfg).fit(fit_fs, progress=progress)
         del fit_fs
     record = _read_json(layout.cell_json(spec.name)) or {}
     accuracy = (record.get("metrics") or {}).get("accuracy")
@@ -518,7 +521,7 @@ def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, 
         # As run_split: frames and activations stay on disk when large, the forest's parts are views.
         all_layers = split_activations(learner, frames, split, tmp / "features-all.f32")
         fit, test = fit_and_test_parts(cell_features(all_layers, learner.feature_layers_, model.spec), split)
-        model.forest.fit(fit)
+        model.forest.fit(fit, progress=bool(getattr(learner, "progress", False)))
         m = evaluate_tracks(test.tracks.y, model.forest.predict(test), test.tracks.classes)
         del all_layers, fit, test  # release the memory maps before the folder goes
     return m
