@@ -180,10 +180,18 @@ def load(
     if mono:
         samples = _downmix(samples)
     if sr is not None and sr != native_sr:
-        samples = soxr.resample(samples, native_sr, sr, quality=_SOXR_QUALITY)
+        samples = resample(samples, native_sr, sr)
     if maybe_nonfinite and not np.isfinite(samples).all():
         raise AudioError(path, "contains non-finite samples (NaN or inf)")
     return samples if mono else np.ascontiguousarray(samples.T)
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """``y`` (samples, or samples × channels) resampled from ``orig_sr`` to ``target_sr`` Hz
+    with soxr at quality ``'HQ'``, the resampler of :func:`load`; float32 out."""
+    if int(orig_sr) == int(target_sr):
+        return np.asarray(y, dtype=np.float32)
+    return soxr.resample(y, int(orig_sr), int(target_sr), quality=_SOXR_QUALITY).astype(np.float32, copy=False)
 
 
 # --------------------------------------------------------------------------- checks

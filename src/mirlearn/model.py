@@ -138,7 +138,7 @@ def mono_at(y: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
         ``y`` is not 1-D or 2-D, looks like ``(n_samples, n_channels)``, is empty or not finite,
         or ``sr`` is not a positive integer.
     """
-    import soxr
+    from mirlearn.audio import resample
 
     y = np.asarray(y)
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
@@ -154,7 +154,7 @@ def mono_at(y: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
     if not np.isfinite(y).all():
         raise MirlearnError("y holds non-finite samples (NaN or inf)")
     if sr != target_sr:
-        y = soxr.resample(y, int(sr), int(target_sr), quality="HQ").astype(np.float32, copy=False)
+        y = resample(y, int(sr), int(target_sr))
     return y
 
 

@@ -100,10 +100,16 @@ def add_cache(p: argparse.ArgumentParser) -> None:
                    help=f"frame cache folder (default: {data_home() / 'frames'})")
 
 
-def add_skip_bad(p: argparse.ArgumentParser) -> None:
-    """``--skip-bad``: leave out undecodable files."""
-    p.add_argument("--skip-bad", action="store_true",
-                   help="leave out undecodable files (with a warning) instead of stopping (default: off)")
+def add_skip_bad(p: argparse.ArgumentParser, *, batch: bool = False) -> None:
+    """``--skip-bad``: leave out undecodable files.
+
+    ``batch``: a command over a list of files (``predict``, ``features``) always does the
+    good files and names the bad ones; the option only makes that exit status 0.
+    """
+    help = ("exit 0 when some files cannot be read (they are still named on stderr, as skipped); without it "
+            "the exit status is 1 (default: off)" if batch else
+            "leave out undecodable files (with a warning) instead of stopping (default: off)")
+    p.add_argument("--skip-bad", action="store_true", help=help)
 
 
 # -- execution ------------------------------------------------------------------------------
@@ -199,10 +205,20 @@ def add_split_making(p: argparse.ArgumentParser) -> None:
 
 # -- features -------------------------------------------------------------------------------
 def add_feature_choice(p: argparse.ArgumentParser) -> None:
-    """``--layer``, ``--aggregate``, ``--window``, ``--hop``: which learned features."""
+    """``--layer``, ``--aggregate``, ``--window``, ``--hop``: which learned features.
+
+    Window and hop default to ``None``: the model's own (its configuration's), never a
+    fixed number that a model trained with other windows would silently disagree with.
+    """
     g = p.add_argument_group("features")
-    g.add_argument("--layer", default="all", help="hidden layer: 1, 2, 3 or all (default: %(default)s)")
+    g.add_argument("--layer", default="all", metavar="LAYERS",
+                   help="feature layers: all, one layer (1, 2, 3 for the MLP) or several joined by commas "
+                   "(1,2) (default: %(default)s)")
     g.add_argument("--aggregate", action="store_true",
-                   help="mean + variance over windows instead of per-frame features (default: off)")
-    g.add_argument("--window", type=float, default=5.0, help="aggregation window, s (default: %(default)s)")
-    g.add_argument("--hop", type=float, default=2.5, help="aggregation hop, s (default: %(default)s)")
+                   help="one row per window (mean and variance of its frames) instead of per frame (default: off)")
+    g.add_argument("--window", type=float, default=None, metavar="S",
+                   help="aggregation window, s (default: the model's, e.g. 2 for the demo config, 5 for the "
+                   "paper's)")
+    g.add_argument("--hop", type=float, default=None, metavar="S",
+                   help="aggregation hop, s (default: the model's, e.g. 1 for the demo config, 2.5 for the "
+                   "paper's)")

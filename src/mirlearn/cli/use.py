@@ -220,12 +220,6 @@ _AUDIO_HELP = ("audio files or folders (searched recursively for audio files); a
                "named on stderr and the others are still done (exit status 1, or 0 with --skip-bad)")
 
 
-def _skip_bad(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--skip-bad", action="store_true",
-                   help="exit 0 when some files cannot be read (they are still named on stderr, as "
-                   "skipped); without it the exit status is 1 (default: off)")
-
-
 def register(sub: Any) -> None:
     """Add ``predict`` and ``features`` to the subcommands."""
     pr = options.add_command(
@@ -242,7 +236,7 @@ def register(sub: Any) -> None:
     pr.add_argument("--top-k", type=int, default=3, metavar="K",
                     help="classes shown per file, by share of votes (default: %(default)s)")
     pr.add_argument("--json", action="store_true", help="print JSON instead of columns (default: off)")
-    _skip_bad(pr)
+    options.add_skip_bad(pr, batch=True)
     options.add_execution(pr)
     pr.set_defaults(func=cmd_predict)
 
@@ -262,18 +256,7 @@ def register(sub: Any) -> None:
         example="mirlearn features runs/demo ~/Music/album --layer all --aggregate --out feats/")
     fe.add_argument("model", help=_MODEL_HELP)
     fe.add_argument("audio", nargs="+", help=_AUDIO_HELP)
-    g = fe.add_argument_group("features")
-    g.add_argument("--layer", default="all", metavar="LAYERS",
-                   help="feature layers: all, one layer (1, 2, 3 for the MLP) or several joined by commas "
-                   "(1,2) (default: %(default)s)")
-    g.add_argument("--aggregate", action="store_true",
-                   help="one row per window (mean and variance of its frames) instead of per frame (default: off)")
-    g.add_argument("--window", type=float, default=None, metavar="S",
-                   help="aggregation window, s (default: the model's, e.g. 2 for the demo config, 5 for the "
-                   "paper's)")
-    g.add_argument("--hop", type=float, default=None, metavar="S",
-                   help="aggregation hop, s (default: the model's, e.g. 1 for the demo config, 2.5 for the "
-                   "paper's)")
+    options.add_feature_choice(fe)
     o = fe.add_argument_group("output")
     options.add_out(o, metavar="DIR|FILE", default=".", old=("-o", "--output"),
                     help="folder that receives one file per input, or a .npz/.npy/.csv file for all inputs "
@@ -282,6 +265,6 @@ def register(sub: Any) -> None:
                    help="file format (default: the suffix of --out, else npz)")
     o.add_argument("--combined", action="store_true",
                    help=f"one file {COMBINED_STEM}.<format> in the --out folder for all inputs (default: off)")
-    _skip_bad(fe)
+    options.add_skip_bad(fe, batch=True)
     options.add_execution(fe)
     fe.set_defaults(func=cmd_features)
