@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +26,7 @@ def test_reproduce_dry_run_then_one_net_and_report(synth, home, small, capsys):
     # Issue #11 finding 7: stdout says where the report is instead of printing it; stderr (not a
     # terminal here) has no redraws, and --no-progress keeps one line per epoch of each net.
     assert f"report: {out / 'report.md'}" in cap.out and "Table 1" not in cap.out
-    assert cap.out.count("\n") < 40, cap.out
+    assert cap.out.count("\n") < 60, cap.out  # the log of 16 cells, 2 models and the plan; no report
     assert "\r" not in cap.err
     assert len(re.findall(r"^sgd epoch \d+/12: train loss .*, valid acc .*$", cap.err, re.M)) >= 2 * 2, cap.err
     assert (out / "config.toml").is_file() and list((out / "invocations").glob("*.json"))
@@ -33,6 +35,14 @@ def test_reproduce_dry_run_then_one_net_and_report(synth, home, small, capsys):
     (out / "report.md").unlink()
     assert main(["report", str(out)]) == 0
     assert (out / "report.md").read_text() == md
+    # every net of the grid leaves a model that predict takes from the net's folder
+    net_dir = next(out.glob("*/relu-dropout-50"))
+    info = json.loads((net_dir / "model" / "model.json").read_text())["info"]
+    assert info["split_index"] == 0 and Path(info["splits_file"]) == (out / "splits.json").resolve()
+    clip = next(Path(synth).rglob("*.wav"))
+    capsys.readouterr()
+    assert main(["predict", str(net_dir), str(clip), "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["label"]
 
 
 def test_reproduce_old_dataset_path_is_data_with_a_note(synth, home, small, capsys):

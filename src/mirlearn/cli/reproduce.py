@@ -152,7 +152,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     save_splits(splits, run_dir / "splits.json")
     run = grid.reproduce(inputs=inputs, out=run_dir, profile=args.profile, nets=nets, user=user, ismir=ismir,
                          baselines=baselines, frame_source=frame_source, device=args.device,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress,
+                         model_info={"data": str(Path(data).resolve()), "dataset": kind,
+                                     "splits_file": str((run_dir / "splits.json").resolve())})
     run["timings"].update(stage_times)
     atomic_write_json(run_dir / "run.json", run)
     from mirlearn.progress import format_seconds

@@ -282,8 +282,13 @@ def run_baselines(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, 
 def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequence[NetSpec] = NETS,
               user: dict[str, Any] | None = None, ismir: Inputs | None = None, baselines: Sequence[str] = ("mfcc", "pmsc"),
               frame_source: Callable[[str, str], FrameSet] | None = None, device: str = "cpu",
-              progress: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+              progress: bool = True, model_info: dict[str, Any] | None = None,
+              log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run (or resume) the whole grid and write ``run.json`` and the report.
+
+    Each net's learner of the first split, with the forest of its predict cell, is also saved
+    as a model in ``OUT/<dataset>/<net>/model`` (for ``predict``, ``features``, ``evaluate``;
+    ``model_info`` goes into its ``model.json``).
 
     Parameters
     ----------
@@ -307,6 +312,8 @@ def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequen
             t0 = time.perf_counter()
             run_split(cfg, inputs.frames, split, run.split(split.name, inputs.name, net.key), device=device,
                       progress=progress, log=lambda m, n=net: log(f"{n.key} {m}"),
+                      model_dir=out / inputs.name / net.key / "model" if k == 0 else None,
+                      model_info={**(model_info or {}), "split_index": k},
                       experiment={"table": 1, "dataset": inputs.name, "net": net.key, "method": net.method,
                                   "units": net.units})
             timings[f"table1/{net.key}/split-{k}"] = time.perf_counter() - t0
