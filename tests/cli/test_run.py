@@ -48,7 +48,10 @@ def test_run_saves_a_model_that_predict_and_evaluate_take_from_the_run_folder(sy
     args = ["run", "--data", str(synth), "--config", "demo", "--out", str(out), *small,
             "--set", "features.layers=['all']", *common]
     assert main(args) == 0
-    assert "mirlearn predict" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "mirlearn predict" in text and f"report: {out / 'report.md'}" in text
+    report = (out / "report.md").read_text()  # run writes its report; none of it is "—"
+    assert "no usable" not in report and "per-class" in report.lower()
     model = out / "model"
     meta = json.loads((model / "model.json").read_text())
     split = json.loads((out / "splits.json").read_text())
@@ -99,6 +102,7 @@ def test_train_predict_features_evaluate(synth, home, small, common, capsys):
     model = out / "model"
     assert (model / "model.json").is_file() and (model / "forest.joblib").is_file()
     assert json.loads((out / "metrics.json").read_text())["split"] == "random-seed0-0"
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
     capsys.readouterr()
     files = sorted((synth).rglob("*.wav"))[:3]
     assert main(["predict", str(model), *map(str, files), "--json", "-j", "1", "--no-progress"]) == 0

@@ -85,7 +85,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\nframes {t_frames:.1f} s, networks + forests {time.perf_counter() - t0:.1f} s; "
           f"results in {layout.results_json}")
     print(f"model (split {splits[0].name}): {layout.model_dir}   (use: mirlearn predict {run_dir} AUDIO...)")
+    _write_report(run_dir)
     return 0
+
+
+def _write_report(run_dir: Path) -> None:
+    """The run's report (tables, per-class accuracy, learning curves, times), and where it is."""
+    from mirlearn.experiments.report import write_report
+
+    md, html = write_report(run_dir)
+    print(f"report: {md}\n        {html} (open in a browser; `mirlearn report {run_dir}` rebuilds it)")
 
 
 # -- demo -----------------------------------------------------------------------------------
@@ -137,7 +146,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     m = model.metrics_
     atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": model.spec.name, "metrics": m.to_dict()})
     print(f"test track accuracy ({model.spec.name}): {m.accuracy:.1%} on {len(split.test)} tracks")
-    print(f"model saved: {model_dir}   (use: mirlearn predict {model_dir} AUDIO...)")
+    print(f"model saved: {model_dir}   (use: mirlearn predict {run_dir} AUDIO...)")
+    _write_report(run_dir)
     return 0
 
 
