@@ -55,10 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help, --version, or a usage error already printed as one line
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
+        return status
     except MirlearnError as e:
         print(f"mirlearn: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `mirlearn predict ... | head`: the reader has gone, which is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     except KeyboardInterrupt:
         print("\nmirlearn: interrupted; run the same command with the same --out to resume", file=sys.stderr)
         return 130
