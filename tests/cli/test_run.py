@@ -308,6 +308,27 @@ def test_demo_checks_before_generating(tmp_path, workdir, capsys):
     assert list(workdir.iterdir()) == []
 
 
+@pytest.mark.parametrize("no_progress", [False, True])
+def test_demo_in_a_pipe_logs_lines_not_redraws(no_progress, tmp_path, home, monkeypatch, capsys):
+    """Issue #11 finding 7: stderr that is not a terminal gets one line per epoch and a few per
+    stage, never carriage returns; --no-progress drops the progress lines, not the epoch log."""
+    monkeypatch.delenv("MIRLEARN_PROGRESS", raising=False)
+    args = ["demo", "--data", str(tmp_path / "data"), "--classes", "2", "--clips", "6", "--seconds", "3",
+            "--out", str(tmp_path / "run"), "--cache", str(home / "cache"), "-j", "1",
+            "--set", "training.max_epochs=3", "--set", "forest.n_estimators=20",
+            "--set", "features.layers=['all']", "--set", "features.window_seconds=1.0",
+            "--set", "features.hop_seconds=0.5"] + (["--no-progress"] if no_progress else [])
+    assert main(args) == 0
+    cap = capsys.readouterr()
+    assert "\r" not in cap.err and "\r" not in cap.out
+    epochs = [line for line in cap.err.splitlines() if line.startswith("sgd epoch ")]
+    assert [line.split(":")[0] for line in epochs] == ["sgd epoch 1/3", "sgd epoch 2/3", "sgd epoch 3/3"]
+    progress = [line for line in cap.err.splitlines() if line.startswith(("forest:", "fft frames:"))]
+    assert (progress == []) if no_progress else (any(p.startswith("forest: 20/20 trees") for p in progress))
+    assert len(cap.err) < 2000, cap.err  # kilobytes of redraws before
+    assert "window acc" in cap.out  # an aggregated cell's second accuracy is over windows
+
+
 def test_a_run_on_other_data_into_a_finished_run_stops_naming_what_differs(synth, tiny, tmp_path, home, common,
                                                                            capsys):
     """The other dataset's nets and cells are never reported as this run's results."""
