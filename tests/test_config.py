@@ -130,3 +130,34 @@ def test_frames_section_is_the_frame_settings_type() -> None:
     assert c.frames.replace(kind="fft").dim == 513
     with pytest.raises(ConfigError, match="frames.window"):
         load_config("demo", {"frames": {"window": 3}})
+
+
+# -- learner families ------------------------------------------------------------------------
+def test_an_mlp_configuration_reads_and_dumps_as_before():
+    cfg = load_config("sigtia2014-relu-dropout-500")
+    d = cfg.to_dict()
+    assert "cnn" not in d and "learner" not in d and "momentum" not in d["training"]
+    text = dump_toml(cfg)
+    assert "[cnn]" not in text and "learner" not in text and "patches_per_track" not in text
+
+
+@pytest.mark.parametrize("data, named", [
+    ({"learner": "cnn", "network": {"hidden": [10]}}, "[network]"),
+    ({"cnn": {"architecture": "mirex2015"}}, "[cnn]"),
+    ({"learner": "cnn", "training": {"optimizer": "adam", "init_damping": 3.0}}, "training.init_damping"),
+    ({"training": {"momentum": 0.9}}, "training.momentum"),
+])
+def test_a_configuration_mixing_mlp_and_cnn_keys_is_one_error(data, named):
+    with pytest.raises(ConfigError, match="mixes learner families") as e:
+        config_from_dict(data)
+    assert named in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"learner": "rnn"}, "learner"),
+    ({"learner": "cnn", "training": {"optimizer": "hf"}}, "training.optimizer"),
+    ({"training": {"optimizer": "adam"}}, "training.optimizer"),
+])
+def test_optimizers_belong_to_their_family(data, key):
+    with pytest.raises(ConfigError, match=key):
+        config_from_dict(data)

@@ -245,3 +245,29 @@ def test_kill_during_training_leaves_nothing_a_later_run_does_not_clean(tmp_path
     assert not (layout.root / ".scratch").exists()
     assert (layout.net_dir / "checkpoint.pt").read_bytes() == checkpoint
     assert [p.name for p in layout.root.iterdir()] == ["net"]
+
+
+def test_own_output_cells_score_the_learners_own_decisions_and_are_reused(tmp_path):
+    """features.own_output: the learner's mean probability and its majority vote per test
+    track, no forest; both recorded, summarised, printed, and reused on a rerun."""
+    fs = _cached_frames(tmp_path)
+    cfg = load_config("demo", {**TINY, "features": {**TINY.get("features", {}), "own_output": True}})
+    s0, _ = _splits()
+    lines: list[str] = []
+    result = protocol.run_protocol(cfg, fs, [s0], tmp_path / "run", progress=False, log=_quiet(lines))
+    layout = RunLayout(tmp_path / "run").split("s0")
+    learner = MLPLearner.load(layout.net_dir)
+    test = fs.subset(s0.test)
+    P = learner.predict_proba(test)
+    mean_pred = np.stack([P[a:b].mean(0) for a, b in zip(test.offsets[:-1], test.offsets[1:])]).argmax(1)
+    vote_pred = np.array([np.bincount(P[a:b].argmax(1), minlength=P.shape[1]).argmax()
+                          for a, b in zip(test.offsets[:-1], test.offsets[1:])])
+    for name, pred in (("output-meanprob", mean_pred), ("output-vote", vote_pred)):
+        record = json.loads(layout.cell_json(name).read_text())
+        assert record["metrics"]["accuracy"] == pytest.approx(float(np.mean(pred == test.tracks.y)))
+        assert result["summary"][name]["per_split"] == [record["metrics"]["accuracy"]]
+    table = protocol.format_table(result["summary"], cfg.features.layers, cfg.features.aggregate)
+    assert "own output" in table and "majority vote" in table
+    stamp = layout.cell_json("output-vote").stat().st_mtime_ns
+    protocol.run_protocol(cfg, fs, [s0], tmp_path / "run", progress=False, log=_quiet(lines))
+    assert layout.cell_json("output-vote").stat().st_mtime_ns == stamp

@@ -44,6 +44,34 @@ class NetworkConfig:
 
 
 @dataclass
+class CNNConfig:
+    """A CNN on spectrogram patches (``learner = "cnn"``): architecture and patching.
+
+    The frames (``[frames]``, e.g. ``kind = "logmel"``, ``n_mels = 80``) are the patches'
+    rows: a patch is ``patch_frames`` consecutive frames × every band.
+    """
+
+    #: one of :data:`mirlearn.nn.cnn.ARCHITECTURES` (mirex2015, schindler-shallow,
+    #: schindler-deep, parallel-dcase2016, choi2017)
+    architecture: str = "schindler-shallow"
+    patch_frames: int = 80  #: frames per patch (80 ≈ 1.9 s at hop 512, 22050 Hz)
+    patch_hop: int = 40  #: frames between the patches of a track for features and prediction
+    activation: str | None = None  #: relu, leaky_relu, elu or selu (unset: the architecture's own)
+    batch_norm: bool | None = None  #: unset: the architecture's own
+    dropout: float | None = None  #: unset: the architecture's own
+    init: str = "he"  #: weight initialisation: "he" or "glorot"
+
+
+#: Training keys only one learner family reads; a configuration giving the other family's
+#: keys is refused (one line) instead of silently ignoring them.
+MLP_TRAINING_KEYS = frozenset({"init_damping", "max_cg_iters", "curvature_fraction", "max_train_frames",
+                               "frames_per_epoch", "max_valid_frames"})
+CNN_TRAINING_KEYS = frozenset({"momentum", "nesterov", "weight_decay", "patches_per_track"})
+#: Optimisers per learner family.
+OPTIMIZERS = {"mlp": ("sgd", "hf"), "cnn": ("sgd", "adam", "nadam")}
+
+
+@dataclass
 class TrainingConfig:
     """Optimiser settings: SGD for ReLU nets, Hessian-Free for sigmoid nets."""
 
@@ -62,6 +90,10 @@ class TrainingConfig:
     frames_per_epoch: int | None = None
     #: seeded subsample of the validation frames that early stopping watches (a reduction)
     max_valid_frames: int | None = None
+    momentum: float = 0.0  #: CNN, optimizer "sgd": momentum (0 = plain SGD)
+    nesterov: bool = False  #: CNN, optimizer "sgd": Nesterov momentum
+    weight_decay: float = 0.0  #: CNN: L2 penalty on the weights (torch optimisers' weight_decay)
+    patches_per_track: int = 8  #: CNN: random patches drawn from each training track per epoch
 
 
 @dataclass
@@ -74,6 +106,9 @@ class FeaturesConfig:
     hop_seconds: float = 2.5  #: aggregation hop, s
     predict_layers: str = "all"  #: features of the forest saved with a model for `predict`
     predict_aggregate: bool = True
+    #: also score the learner's own output per track: the mean of its probabilities (the
+    #: class of highest mean, "max probability") and the majority vote of its rows
+    own_output: bool = False
 
 
 @dataclass
@@ -109,15 +144,24 @@ class Config:
 
     name: str = "custom"
     description: str = ""
+    learner: str = "mlp"  #: the learner family: "mlp" (the paper's) or "cnn" (spectrogram patches)
     frames: FrameSettings = field(default_factory=FrameSettings)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    cnn: CNNConfig = field(default_factory=CNNConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     forest: ForestConfig = field(default_factory=ForestConfig)
     splits: SplitsConfig = field(default_factory=SplitsConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every setting, as nested dicts; the other learner family's section is left out."""
+        d = dataclasses.asdict(self)
+        del d["cnn" if self.learner == "mlp" else "network"]
+        if self.learner == "mlp":
+            del d["learner"]  # an MLP configuration reads as it always has
+        other = CNN_TRAINING_KEYS if self.learner == "mlp" else MLP_TRAINING_KEYS
+        d["training"] = {k: v for k, v in d["training"].items() if k not in other}
+        return d
 
     def validate(self) -> "Config":
         """Check values that types alone cannot; returns self.
@@ -130,12 +174,16 @@ class Config:
             ``config key <section>.<key>=<value>: <what it must be>``, for the first bad value.
         """
         n, t, f, fo, s = self.network, self.training, self.features, self.forest, self.splits
+        _check(self.learner in OPTIMIZERS, "learner", self.learner, f"must be one of {', '.join(OPTIMIZERS)}")
+        _check(t.optimizer in OPTIMIZERS[self.learner], "training.optimizer", t.optimizer,
+               f"must be one of {', '.join(OPTIMIZERS[self.learner])} for learner = {self.learner!r}")
+        if self.learner == "cnn":
+            self._validate_cnn()
         _check(n.activation in ("relu", "sigmoid"), "network.activation", n.activation, "must be 'relu' or 'sigmoid'")
         _check(len(n.hidden) >= 1 and all(h > 0 for h in n.hidden), "network.hidden", n.hidden,
                "must be one or more positive widths")
         _check(0.0 <= n.dropout < 1.0, "network.dropout", n.dropout, "must be in [0, 1)")
         _check(0.0 <= n.input_dropout < 1.0, "network.input_dropout", n.input_dropout, "must be in [0, 1)")
-        _check(t.optimizer in ("sgd", "hf"), "training.optimizer", t.optimizer, "must be 'sgd' or 'hf'")
         _check(t.loss in ("softmax", "sigmoid"), "training.loss", t.loss, "must be 'softmax' or 'sigmoid'")
         _check(_finite(t.lr) and t.lr > 0, "training.lr", t.lr, "must be > 0")
         _check(t.batch_size >= 1, "training.batch_size", t.batch_size, "must be >= 1")
@@ -176,6 +224,26 @@ class Config:
         _check(s.n_splits >= 1, "splits.n_splits", s.n_splits, "must be >= 1")
         _check(s.seed >= 0, "splits.seed", s.seed, "must be >= 0")
         return self
+
+    def _validate_cnn(self) -> None:
+        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES
+
+        c, t = self.cnn, self.training
+        _check(c.architecture in ARCHITECTURES, "cnn.architecture", c.architecture,
+               f"must be one of {', '.join(ARCHITECTURES)}")
+        _check(c.patch_frames >= 1, "cnn.patch_frames", c.patch_frames, "must be >= 1 (frames)")
+        _check(c.patch_hop >= 1, "cnn.patch_hop", c.patch_hop, "must be >= 1 (frames)")
+        _check(c.activation is None or c.activation in ACTIVATIONS, "cnn.activation", c.activation,
+               f"must be one of {', '.join(ACTIVATIONS)}")
+        _check(c.dropout is None or 0.0 <= c.dropout < 1.0, "cnn.dropout", c.dropout, "must be in [0, 1)")
+        _check(c.init in ("he", "glorot"), "cnn.init", c.init, "must be 'he' or 'glorot'")
+        _check(_finite(t.momentum) and 0.0 <= t.momentum < 1.0, "training.momentum", t.momentum, "must be in [0, 1)")
+        _check(not t.nesterov or (t.optimizer == "sgd" and t.momentum > 0), "training.nesterov", t.nesterov,
+               "needs optimizer = 'sgd' and momentum > 0")
+        _check(_finite(t.weight_decay) and t.weight_decay >= 0, "training.weight_decay", t.weight_decay,
+               "must be >= 0")
+        _check(t.patches_per_track >= 1, "training.patches_per_track", t.patches_per_track, "must be >= 1")
+        _check(t.loss == "softmax", "training.loss", t.loss, "must be 'softmax' for a CNN")
 
 
 def _finite(x: float) -> bool:
@@ -254,7 +322,24 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
 
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Build and validate a :class:`Config` from nested dicts (TOML or JSON)."""
+    _check_one_family(data)
     return _build(Config, data, "").validate()
+
+
+def _check_one_family(data: dict[str, Any]) -> None:
+    """Refuse a configuration that mixes the MLP's and the CNN's keys (one line, before work)."""
+    learner = data.get("learner", "mlp")
+    if learner not in OPTIMIZERS:
+        return  # validate() names the bad value
+    section, other = ("network", "cnn") if learner == "mlp" else ("cnn", "network")
+    if other in data:
+        raise ConfigError(f"config mixes learner families: [{other}] belongs to learner = "
+                          f"{'cnn' if other == 'cnn' else 'mlp'!r}, this configuration has learner = {learner!r} "
+                          f"(its settings go in [{section}])")
+    foreign = sorted(set(data.get("training") or {}) & (CNN_TRAINING_KEYS if learner == "mlp" else MLP_TRAINING_KEYS))
+    if foreign:
+        raise ConfigError(f"config mixes learner families: training.{', training.'.join(foreign)} "
+                          f"{'is' if len(foreign) == 1 else 'are'} not read by learner = {learner!r}")
 
 
 def packaged_configs() -> list[str]:
@@ -302,18 +387,19 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def dump_toml(cfg: Config) -> str:
     """The configuration as TOML text (saved beside runs)."""
+    d = cfg.to_dict()
     lines = [f"name = {_toml_value(cfg.name)}", f"description = {_toml_value(cfg.description)}"]
+    if "learner" in d:
+        lines.append(f"learner = {_toml_value(cfg.learner)}")
     for f in dataclasses.fields(cfg):
-        sub = getattr(cfg, f.name)
-        if not dataclasses.is_dataclass(sub):
+        if not dataclasses.is_dataclass(getattr(cfg, f.name)) or f.name not in d:
             continue
         lines.append(f"\n[{f.name}]")
-        for g in dataclasses.fields(sub):
-            v = getattr(sub, g.name)
+        for key, v in d[f.name].items():
             if v is None:
-                lines.append(f"# {g.name} = (unset)")
+                lines.append(f"# {key} = (unset)")
             else:
-                lines.append(f"{g.name} = {_toml_value(v)}")
+                lines.append(f"{key} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"
 
 

@@ -69,6 +69,16 @@ def make_forest(cfg: Config):
                                  n_jobs=fc.n_jobs, random_state=fc.seed)
 
 
+def describe_learner(cfg: Config) -> str:
+    """``relu MLP [500, 500, 500] with sgd`` or ``CNN schindler-shallow on 80 × 80 patches with adam``."""
+    t = cfg.training
+    if cfg.learner == "cnn":
+        c = cfg.cnn
+        return (f"CNN {c.architecture} on {cfg.frames.dim} × {c.patch_frames} patches of {cfg.frames.kind} "
+                f"with {t.optimizer}")
+    return f"{cfg.network.activation} MLP {cfg.network.hidden} with {t.optimizer}"
+
+
 def _time_base(frames: FrameSet) -> dict[str, Any]:
     """Sample rate and hop of frames (Hz, samples), as a cell's fingerprint records them."""
     tb = frames.time_base
@@ -183,8 +193,8 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
     with scratch_dir(layout.root, "frames") as tmp:
         train_fs, valid_fs = (part_frames(frames, ids, tmp / f"{name}.npy")
                               for name, ids in (("train", split.train), ("valid", split.valid)))
-        log(f"[{split.name}] training {cfg.network.activation} MLP {cfg.network.hidden} with "
-            f"{cfg.training.optimizer} on {len(train_fs.X)} frames ({len(split.train)} tracks)")
+        log(f"[{split.name}] training {describe_learner(cfg)} on {len(train_fs.X)} frames "
+            f"({len(split.train)} tracks)")
         t0 = time.perf_counter()
         learner.fit(train_fs, valid_fs)
         seconds = time.perf_counter() - t0
@@ -354,7 +364,72 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
                 os.replace(tmp / layout.features_file.name, layout.features_file)
     for spec in cells:
         outcome.cells[spec.name] = json.loads(layout.cell_json(spec.name).read_text())
+    if cfg.features.own_output:
+        outcome.cells.update(evaluate_own_output(cfg, learner, frames, split, layout, inputs=inputs,
+                                                 experiment=experiment, log=log))
     return outcome
+
+
+#: The learner's own track decisions: the class of the highest mean probability over a track's
+#: rows ("max probability"), and the majority vote of its rows' arg-max.
+OWN_OUTPUT_CELLS = {"output-meanprob": "mean", "output-vote": "vote"}
+
+
+def evaluate_own_output(cfg: Config, learner: Learner, frames: FrameSet, split: Split, layout: SplitLayout, *,
+                        inputs: dict[str, Any], experiment: dict[str, Any] | None = None,
+                        log: Log = print) -> dict[str, dict[str, Any]]:
+    """Score the learner's own output on the split's test tracks, two ways, one record each.
+
+    No forest: the learner's class probabilities per row (frame or patch, :meth:`Learner.output`)
+    decide each test track by their mean (``output-meanprob``) and by a majority vote of the
+    rows (``output-vote``), as Schindler & Lidy report "max probability" and "majority vote".
+    Records are reused when made from the same inputs.
+    """
+    from mirlearn.classify import evaluate_tracks, vote, write_predictions
+
+    records: dict[str, dict[str, Any]] = {}
+    todo = {}
+    for name, how in OWN_OUTPUT_CELLS.items():
+        cell_inputs = {"format": FINGERPRINT_FORMAT, "features": digest(inputs),
+                       "split": {"id": split.name, "parts": split_digest(split.parts)},
+                       "cell": {"own_output": how}, "frames": _time_base(frames)}
+        record = _cell_is_current(layout.cell_json(name), cell_inputs, log, split, name)
+        if record is None:
+            todo[name] = cell_inputs
+        else:
+            records[name] = record
+    if not todo:
+        return records
+    t0 = time.perf_counter()
+    with scratch_dir(layout.root, "frames") as tmp:
+        test = part_frames(frames, list(split.test), tmp / "test.npy")
+        out = learner.output(test)
+        del test
+    t_out = time.perf_counter() - t0
+    n_classes = len(out.tracks.classes)
+    P = np.asarray(out.X, dtype=np.float64)
+    sums = np.add.reduceat(P, out.offsets[:-1], axis=0) if len(P) else np.zeros((out.n_tracks, n_classes))
+    mean_scores = sums / np.maximum(out.lengths, 1)[:, None]
+    vote_pred, vote_scores = vote(P, out.offsets, n_classes)
+    decisions = {"mean": (mean_scores.argmax(1), mean_scores), "vote": (vote_pred, vote_scores)}
+    row_true, row_pred = out.frame_labels(), P.argmax(1)
+    for name, cell_inputs in todo.items():
+        how = OWN_OUTPUT_CELLS[name]
+        pred, scores = decisions[how]
+        m = evaluate_tracks(out.tracks.y, pred, out.tracks.classes, frame_true=row_true, frame_pred=row_pred)
+        write_predictions(layout.predictions_csv(name), out.tracks.ids, out.tracks.y, pred, scores,
+                          out.tracks.classes)
+        rows = getattr(out.time_base, "kind", "frames")
+        record = {"cell": name, "own_output": how, "layers": None, "aggregate": None, "split": split.name,
+                  "experiment": dict(experiment or {}), "metrics": m.to_dict(), "n_test_rows": len(P),
+                  "rows": rows, "timings": {"output_s": t_out},
+                  "split_sizes": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+                  "inputs": cell_inputs}
+        atomic_write_json(layout.cell_json(name), record)
+        records[name] = record
+        log(f"[{split.name}] {name:<20} track acc {m.accuracy:6.1%}  (the learner's own output, "
+            f"{'mean probability' if how == 'mean' else 'majority vote'} of {len(P)} {rows} rows)")
+    return records
 
 
 def predict_spec(cfg: Config) -> FeatureSpec:
@@ -417,6 +492,17 @@ def summarize(outcomes: Sequence[SplitOutcome], cells: Sequence[FeatureSpec]) ->
     return table
 
 
+def summarize_own_output(outcomes: Sequence[SplitOutcome]) -> dict[str, Any]:
+    """Mean ± std (over splits) of the track accuracy of the learner's own output cells."""
+    table: dict[str, Any] = {}
+    for name, how in OWN_OUTPUT_CELLS.items():
+        accs = [o.cells[name]["metrics"]["accuracy"] for o in outcomes if name in o.cells]
+        if accs:
+            table[name] = {"own_output": how, "mean": float(np.mean(accs)),
+                           "std": float(np.std(accs)) if len(accs) > 1 else 0.0, "per_split": accs}
+    return table
+
+
 def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequence[bool]) -> str:
     """Track accuracy (%) as a text table: rows = layers, columns = frames / aggregated."""
     head = ["layer"] + ["aggregated" if a else "frames" for a in aggregate]
@@ -429,7 +515,13 @@ def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequ
         rows.append(row)
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    text = "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    own = [(name, summary[name]) for name in OWN_OUTPUT_CELLS if name in summary]
+    if own:
+        text += "\nthe learner's own output (no forest): " + ", ".join(
+            f"{'max mean probability' if c['own_output'] == 'mean' else 'majority vote'} {100 * c['mean']:.1f}"
+            + (f" ± {100 * c['std']:.1f}" if len(c["per_split"]) > 1 else "") for _, c in own)
+    return text
 
 
 def run_protocol(cfg: Config, frames: FrameSet, splits: Sequence[Split], out_dir: str | Path | RunLayout, *,
@@ -447,6 +539,8 @@ def run_protocol(cfg: Config, frames: FrameSet, splits: Sequence[Split], out_dir
                 for i, split in enumerate(splits)]
     cells = cells_of(cfg)
     summary = summarize(outcomes, cells)
+    if cfg.features.own_output:
+        summary.update(summarize_own_output(outcomes))
     result = {"config": cfg.name, "splits": [o.split for o in outcomes], "summary": summary,
               "timings": [o.timings for o in outcomes], "train": [o.train for o in outcomes]}
     atomic_write_json(run.results_json, result)

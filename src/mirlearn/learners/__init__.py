@@ -3,6 +3,7 @@
 One module per learner, all following :class:`~mirlearn.learners.base.Learner`:
 
 - :mod:`~mirlearn.learners.mlp` — the paper's MLP (ReLU + SGD ± dropout, sigmoid + Hessian-Free);
+- :mod:`~mirlearn.learners.cnn` — CNNs on spectrogram patches (the tutorials' architectures);
 
 and the generic pieces every learner shares: :mod:`~mirlearn.learners.layers` (layer
 selection, feature cells). :data:`LEARNERS` maps a family name to its class;
@@ -19,18 +20,19 @@ from mirlearn.errors import MirlearnError
 from mirlearn.learners.base import Learner
 from mirlearn.learners.layers import (FeatureSpec, LayerSpec, cell_features, check_layer_names, layer_columns,
                                       parse_layers, select_layers)
+from mirlearn.learners.cnn import CNNLearner
 from mirlearn.learners.mlp import MLPLearner
 
-__all__ = ["Learner", "MLPLearner", "LEARNERS", "FeatureSpec", "LayerSpec", "cell_features", "check_layer_names",
+__all__ = ["Learner", "MLPLearner", "CNNLearner", "LEARNERS", "FeatureSpec", "LayerSpec", "cell_features", "check_layer_names",
            "layer_columns", "parse_layers", "select_layers", "learner_from_config", "load_learner",
            "learner_class", "check_config_layers"]
 
 #: Family name → learner class.
-LEARNERS: dict[str, type[Learner]] = {MLPLearner.kind: MLPLearner}
+LEARNERS: dict[str, type[Learner]] = {MLPLearner.kind: MLPLearner, CNNLearner.kind: CNNLearner}
 
 
 def learner_class(cfg: Any) -> type[Learner]:
-    """The learner family a configuration asks for (today every configuration is an MLP)."""
+    """The learner family a configuration asks for (its ``learner`` key; ``"mlp"`` when absent)."""
     kind = getattr(cfg, "learner", None) or "mlp"
     if kind not in LEARNERS:
         raise MirlearnError(f"unknown learner {kind!r}; known: {', '.join(LEARNERS)}")

@@ -8,6 +8,7 @@ state ending in ``_``; :func:`sklearn.base.clone`, ``get_params(deep=...)`` and
 - ``feature_layers_``: the named feature layers and their widths, in order (after ``fit``);
 - ``transform(frames, layers=...)``: the activations of the chosen layers, a FrameSet;
 - ``predict_proba(frames)``: the learner's own class probabilities per frame (or patch);
+- ``output(frames)``: the same as a FrameSet whose offsets give each track's rows;
 - ``save(folder)`` / ``Learner.load(folder)``;
 - ``training_summary()``: one line on how training ended.
 
@@ -54,6 +55,11 @@ class Learner(BaseEstimator):
 
     def predict_proba(self, frames: FrameSet, batch_size: int = 8192) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
+
+    def output(self, frames: FrameSet) -> FrameSet:
+        """The learner's own class probabilities as a FrameSet: one row per row the learner
+        classifies (a frame, or a patch), with the offsets of each track's rows."""
+        return frames.with_rows(np.asarray(self.predict_proba(frames), dtype=np.float32), kind="features")
 
     def save(self, path: str | Path) -> Path:  # pragma: no cover - abstract
         raise NotImplementedError
