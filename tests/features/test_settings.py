@@ -64,7 +64,7 @@ def test_time_base() -> None:
     ({"max_seconds": -1}, "max_seconds"),
     ({"max_seconds": 0}, "max_seconds"),
     ({"max_seconds": float("inf")}, "max_seconds"),
-    ({"kind": "cqt"}, "kind"),
+    ({"kind": "stft"}, "kind"),
     ({"window": ""}, "window"),
     ({"center": "yes"}, "center"),
 ])
@@ -77,5 +77,5 @@ def test_bad_values_fail_at_once_naming_key_and_value(changes: dict, key: str) -
 
 
 def test_unknown_kind_message_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown frame kind; known: fft, logmel, mfcc"):
-        FrameSettings(kind="cqt")
+    with pytest.raises(ValueError, match="unknown frame kind; known: fft, logmel, mfcc, cqt"):
+        FrameSettings(kind="stft")

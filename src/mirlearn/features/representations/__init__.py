@@ -4,8 +4,9 @@
 kind       module                                       values per frame (defaults)
 =========  ===========================================  ======================================
 ``fft``    :mod:`~.representations.fft`                 ``n_fft // 2 + 1`` (513): ``|FFT|``
-``logmel`` :mod:`~.representations.mel`                 128 log-mel bands, dB
+``logmel`` :mod:`~.representations.mel`                 ``n_mels`` (128) log-mel bands, dB
 ``mfcc``   :mod:`~.representations.mfcc`                20 MFCC + 20 deltas
+``cqt``    :mod:`~.representations.cqt`                 ``n_bins`` (80) constant-Q bins, dB
 =========  ===========================================  ======================================
 
 All kinds share the framing of :class:`~mirlearn.features.settings.FrameSettings`
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from mirlearn.features.representations.registry import (
     FrameKind,
+    FrameSettingError,
     describe_kinds,
     frames,
     kind,
@@ -31,6 +33,7 @@ from mirlearn.features.representations.registry import (
 from mirlearn.features.representations import fft as _fft  # noqa: E402,F401  isort: skip
 from mirlearn.features.representations import mel as _mel  # noqa: E402,F401  isort: skip
 from mirlearn.features.representations import mfcc as _mfcc  # noqa: E402,F401  isort: skip
+from mirlearn.features.representations import cqt as _cqt  # noqa: E402,F401  isort: skip
 
-__all__ = ["FrameKind", "describe_kinds", "frames", "kind", "kinds", "register_kind",
+__all__ = ["FrameKind", "FrameSettingError", "describe_kinds", "frames", "kind", "kinds", "register_kind",
            "unregister_kind"]

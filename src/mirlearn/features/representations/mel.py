@@ -1,23 +1,35 @@
-"""Frame kind ``"logmel"``: the log mel spectrum of every frame (the input of PMSC).
+"""Frame kind ``"logmel"``: the log mel spectrum of every frame (the input of PMSC and CNNs).
 
 Power spectrum ``|FFT|**2`` of the ``"fft"`` frames (:func:`~mirlearn.features.
 representations.fft.magnitude_frames`, so one row per ``|FFT|`` frame) -> Slaney mel
 filterbank (the one of ``librosa.filters.mel``: Slaney mel scale, area-normalised
-triangles, 0 Hz to sr / 2) -> decibels ``10 log10(max(1e-10, S))``, floored ``top_db`` (80)
-dB below the loudest value of the signal, as ``librosa.power_to_db``. Written with numpy,
-so librosa is not needed at run time; the tests compare every step with librosa.
+triangles, ``fmin`` to ``fmax``, 0 Hz to sr / 2 by default) -> decibels
+``10 log10(max(1e-10, S))`` (``ref=1``), floored ``top_db`` (80) dB below the loudest value
+of the signal, as ``librosa.power_to_db``. Written with numpy, so librosa is not needed at
+run time; the tests compare every step with librosa.
+
+The settings' ``n_mels``, ``fmin``, ``fmax`` and ``top_db`` choose the bands and the floor.
+The floor's reference is the loudest band of the whole signal given, which in the frame cache
+is the whole decoded track (after ``max_seconds``): every track is computed in one piece,
+so its rows are the same in the cache, in ``predict`` on the file, and on the array.
+``top_db=None`` makes every row independent of the others (absolute -100 dB floor only).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mirlearn.features.representations.fft import magnitude_frames
-from mirlearn.features.representations.registry import register_kind
+from mirlearn.features.representations.registry import FrameSettingError, register_kind
 
-#: Mel bands of the registered ``"logmel"`` kind (the PMSC input of the paper's Table 2).
+if TYPE_CHECKING:
+    from mirlearn.features.settings import FrameSettings
+
+#: Default mel bands of the registered ``"logmel"`` kind (the PMSC input of the paper's
+#: Table 2); ``FrameSettings.n_mels`` chooses others.
 N_MELS = 128
 
 #: Floor of the power (mel) spectrum before the logarithm, as ``librosa.power_to_db``'s amin.
@@ -173,10 +185,29 @@ def logmel_frames(
     return power_to_db(mel, top_db=top_db).astype(np.float32, copy=False)
 
 
+def _check_logmel(s: "FrameSettings") -> None:
+    """The filterbank's range must be inside ``[0, sr / 2]`` and not empty."""
+    fmin = 0.0 if s.fmin is None else s.fmin
+    fmax = s.sr / 2.0 if s.fmax is None else s.fmax
+    if fmax > s.sr / 2.0:
+        raise FrameSettingError("fmax", s.fmax, f"must be at most sr / 2 = {s.sr / 2:g} Hz")
+    if fmax <= fmin:
+        which = "fmax" if s.fmax is not None else "fmin"
+        raise FrameSettingError(which, getattr(s, which),
+                                f"fmax ({fmax:g} Hz) must be above fmin ({fmin:g} Hz)")
+
+
+def _logmel(y: np.ndarray, s: "FrameSettings") -> np.ndarray:
+    return logmel_frames(y, sr=s.sr, n_fft=s.n_fft, hop_length=s.hop_length, n_mels=s.n_mels,
+                         fmin=0.0 if s.fmin is None else s.fmin, fmax=s.fmax, top_db=s.db_floor,
+                         center=s.center, window=s.window)
+
+
 register_kind(
     "logmel",
-    lambda y, s: logmel_frames(y, sr=s.sr, n_fft=s.n_fft, hop_length=s.hop_length, n_mels=N_MELS,
-                               center=s.center, window=s.window),
-    lambda s: N_MELS,
-    description=f"log mel spectrum, {N_MELS} Slaney bands in dB (the input of PMSC)",
+    _logmel,
+    lambda s: s.n_mels,
+    description="log mel spectrum, n_mels Slaney bands in dB (128 by default: the input of PMSC)",
+    params=("n_mels", "fmin", "fmax", "top_db"),
+    check=_check_logmel,
 )

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -29,6 +29,30 @@ if TYPE_CHECKING:  # the settings module imports this one; no import at run time
 ComputeFn = Callable[[np.ndarray, "FrameSettings"], np.ndarray]
 #: ``dim(settings)``: values per frame, an int >= 1.
 DimFn = Callable[["FrameSettings"], int]
+#: ``check(settings)``: raises :class:`FrameSettingError` when the kind's settings do not go
+#: together (e.g. ``fmax`` above ``sr / 2``); called when the settings are made.
+CheckFn = Callable[["FrameSettings"], None]
+
+
+class FrameSettingError(ValueError):
+    """A frame setting has a value it cannot have.
+
+    Defined here so that the kinds' checks can raise it; :mod:`mirlearn.features.settings`
+    exports it (``from mirlearn.features.settings import FrameSettingError``).
+
+    Attributes
+    ----------
+    key : str
+        The setting, e.g. ``"hop_length"``.
+    value : object
+        The value given.
+    what : str
+        What the value must be, e.g. ``"must be a positive integer"``.
+    """
+
+    def __init__(self, key: str, value: Any, what: str) -> None:
+        self.key, self.value, self.what = key, value, what
+        super().__init__(f"{key}={value!r}: {what}")
 
 
 @dataclass(frozen=True)
@@ -45,18 +69,27 @@ class FrameKind:
         Values per frame for given settings.
     description : str
         One line for people (shown by :func:`describe_kinds`).
+    params : tuple of str
+        The settings beyond the framing that the kind reads (``("n_mels", "fmin", "fmax",
+        "top_db")`` for ``"logmel"``): only these enter the settings' ``to_dict()``, hence
+        the cache key, and only when they differ from their defaults.
+    check : CheckFn or None
+        Checks that the kind's settings go together, when the settings are made.
     """
 
     name: str
     compute: ComputeFn
     dim: DimFn
     description: str = ""
+    params: tuple[str, ...] = ()
+    check: CheckFn | None = None
 
 
 _KINDS: dict[str, FrameKind] = {}
 
 
 def register_kind(name: str, compute_fn: ComputeFn, dim_fn: DimFn, *, description: str = "",
+                  params: tuple[str, ...] = (), check: CheckFn | None = None,
                   replace: bool = False) -> FrameKind:
     """Make ``name`` a frame kind that :func:`frames` and the frame cache know.
 
@@ -68,6 +101,11 @@ def register_kind(name: str, compute_fn: ComputeFn, dim_fn: DimFn, *, descriptio
     dim_fn : callable ``(settings) -> int``
     description : str
         One line saying what a frame holds.
+    params : tuple of str
+        Settings beyond the framing that ``compute_fn`` and ``dim_fn`` read (names of
+        :class:`~mirlearn.features.settings.FrameSettings` fields).
+    check : callable ``(settings) -> None``, optional
+        Raises :class:`FrameSettingError` for settings the kind cannot use.
     replace : bool
         Allow replacing an existing kind (for tests and experiments); otherwise registering
         a name twice raises, so that two modules cannot silently fight over one name.
@@ -80,7 +118,7 @@ def register_kind(name: str, compute_fn: ComputeFn, dim_fn: DimFn, *, descriptio
         raise ValueError(f"a frame kind name must be a lower-case identifier, got {name!r}")
     if name in _KINDS and not replace:
         raise ValueError(f"frame kind {name!r} is registered already")
-    entry = FrameKind(name, compute_fn, dim_fn, description)
+    entry = FrameKind(name, compute_fn, dim_fn, description, tuple(params), check)
     _KINDS[name] = entry
     return entry
 
