@@ -10,6 +10,8 @@
 :mod:`.hf`        :class:`HFConfig`, :class:`HFSteps` (one Hessian-Free step per epoch),
                   :func:`train_hf`
 :mod:`.seeds`     :func:`derive_seed`
+:mod:`.patches`   :class:`PatchTrainConfig`, :class:`PatchEpochs` (CNNs on random patches),
+                  :func:`train_patches`, :func:`predict_patches`, :func:`patch_features`
 ================  =================================================================
 
 Both entry points, :func:`train_sgd` and :func:`train_hf`, return a :class:`TrainResult`.
@@ -21,6 +23,7 @@ from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
 from mirlearn.nn.train.hf import HFConfig, HFSteps, train_hf
 from mirlearn.nn.train.log import LOG_COLUMNS, LOG_NAME, write_log
 from mirlearn.nn.train.loop import RESULT_NAME, EpochRunner, LoopSettings, TrainResult, train_loop
+from mirlearn.nn.train.patches import PatchEpochs, PatchTrainConfig, patch_features, predict_patches, train_patches
 from mirlearn.nn.train.seeds import derive_seed
 from mirlearn.nn.train.sgd import SGDEpochs, TrainConfig, train_sgd
 
@@ -34,6 +37,8 @@ __all__ = [
     "HFConfig",
     "HFSteps",
     "LoopSettings",
+    "PatchEpochs",
+    "PatchTrainConfig",
     "SGDEpochs",
     "TrainConfig",
     "TrainResult",
@@ -43,9 +48,12 @@ __all__ = [
     "evaluate",
     "load_checkpoint",
     "loss_fn",
+    "patch_features",
+    "predict_patches",
     "save_checkpoint",
     "train_hf",
     "train_loop",
+    "train_patches",
     "train_sgd",
     "write_log",
 ]
