@@ -53,3 +53,24 @@ def test_registered_kind_is_128_band_logmel(y: np.ndarray) -> None:
     # The settings' window reaches the frames (the Hann default is the periodic one).
     hamming = frames(y, s.replace(window="hamming"))
     assert hamming.shape == (magnitude_frames(y).shape[0], 128) and not np.array_equal(hamming, frames(y, s))
+
+
+@pytest.mark.parametrize("n_mels, fmin, fmax, top_db", [(40, 0.0, None, 80.0), (80, 50.0, 8000.0, 80.0),
+                                                         (96, 0.0, 11025.0, None)])
+def test_configured_logmel_kind_equals_librosa(y: np.ndarray, n_mels: int, fmin: float, fmax: float | None,
+                                               top_db: float | None) -> None:
+    y = y.copy()
+    y[:SR // 2] = 0  # digital silence: the floor of the whole signal matters
+    s = FrameSettings(kind="logmel", n_mels=n_mels, fmin=fmin, fmax=fmax, top_db=top_db)
+    assert s.dim == n_mels
+    got = frames(y, s)
+    S = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=1024, hop_length=512, center=False,
+                                       n_mels=n_mels, fmin=fmin, fmax=fmax)
+    ref = librosa.power_to_db(S, top_db=top_db).T  # ref=1, floor relative to the whole track
+    assert got.shape == (magnitude_frames(y).shape[0], n_mels) and got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, atol=1e-3)
+
+
+def test_default_logmel_kind_is_unchanged(y: np.ndarray) -> None:
+    # The cache key of the default logmel settings did not change, so neither may its frames.
+    np.testing.assert_array_equal(frames(y, FrameSettings(kind="logmel")), logmel_frames(y, sr=SR))
