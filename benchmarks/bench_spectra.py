@@ -17,7 +17,8 @@ into frames, expressed per minute of audio, for
 
 Both sides run once on every clip first (librosa's first call costs seconds of imports and
 JIT, which would otherwise be charged to it), and the largest dB difference over the frames
-both have is recorded. Ours and librosa are then timed in alternating rounds, the median round
+both have is recorded (for the CQT, librosa's ``sparsity=0.01`` shows in quiet bins; against
+``sparsity=0`` ours is within 0.01 dB, see tests/features/representations/test_cqt.py). Ours and librosa are then timed in alternating rounds, the median round
 kept, so that bursts of other work on a shared machine hit both alike. Target (issue #12):
 at least as fast as librosa, ratio = librosa's time / ours (> 1: ours is faster).
 """
@@ -94,11 +95,13 @@ def run(args: argparse.Namespace) -> Section:
         clips = synthetic_clips(n_clips, seconds)
         met = []
         for what, ours, ref, ref_name in _cases():
-            worst = 0.0
+            worst = loud = 0.0
             for y in clips:  # warm-up of both, and the check that they agree
                 a, b = ours(y), ref(y)
                 n = min(len(a), len(b))
-                worst = max(worst, float(np.abs(a[:n] - b[:n]).max()))
+                d = np.abs(a[:n] - b[:n])
+                worst = max(worst, float(d.max()))
+                loud = max(loud, float(d[b[:n] > b.max() - 20].max()))
             t_ours, t_ref = [], []
             for _ in range(rounds):
                 for fn, times in ((ours, t_ours), (ref, t_ref)):
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> Section:
             ours_s = statistics.median(t_ours) / minutes
             ref_s = statistics.median(t_ref) / minutes
             sec.add(what, ours_s, "s per minute of audio", ref_s, ref_name, better="lower",
-                    note=f"max |dB difference| {worst:.3g}")
+                    note=f"max |dB difference| {worst:.3g} ({loud:.3g} within 20 dB of the maximum)")
             met.append((what, ref_s / ours_s))
         sec.notes.append(f"{n_clips} synthetic clips × {seconds:g} s, in memory, one process; median of "
                          f"{rounds} alternating rounds. Ratio column: ours / librosa's time (< 1: ours faster).")

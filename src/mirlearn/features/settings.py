@@ -24,7 +24,6 @@ from mirlearn.features.timebase import TimeBase
 KIND_PARAMS = ("n_mels", "fmin", "fmax", "top_db", "n_bins", "bins_per_octave")
 
 
-
 @dataclass(frozen=True)
 class FrameSettings:
     """How audio is decoded and cut into frames, and what is computed on each frame.
@@ -70,6 +69,16 @@ class FrameSettings:
         ``'cqt'``: bins (values per frame), 80 by default (the parallel CNN's input).
     bins_per_octave : int
         ``'cqt'``: bins per octave (12 by default; 24, 36 ...).
+
+    Raises
+    ------
+    FrameSettingError
+        (a ``ValueError``) naming the setting and its value, for a non-positive rate,
+        length or hop, a hop longer than the frame, an unknown kind, a non-positive
+        ``max_seconds``, ``n_mels``, ``n_bins``, ``bins_per_octave`` or ``top_db``, a
+        negative ``fmin``; and, for the kind that reads them, ``fmax`` above ``sr / 2`` or
+        not above ``fmin`` (``'logmel'``), a top CQT bin reaching above ``sr / 2`` (named
+        ``n_bins``) or ``fmin`` of 0 (``'cqt'``).
 
     Examples
     --------
