@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mirlearn.errors import ConfigError
-from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, PatchCNN
+from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, PatchCNN, layer_names
 
 # Every conv block's output (channels, bands, frames) at the published input size, as documented.
 PUBLISHED_SHAPES = {
@@ -50,7 +50,7 @@ def test_layer_shapes_at_the_published_size(name):
     assert torch.equal(net(x.unsqueeze(1)), logits)          # (B, 1, bands, frames) too
     # feature widths = features() widths, in order
     feats = net.features(x)
-    assert list(feats) == list(net.feature_layers)
+    assert list(feats) == list(net.feature_layers) == list(layer_names(name))
     assert {k: v.shape for k, v in feats.items()} == {k: (2, w) for k, w in net.feature_layers.items()}
     if arch.dense:
         assert net.feature_layers["dense"] == 200
@@ -86,6 +86,8 @@ def test_published_defaults_and_options():
             PatchCNN("mirex2015", 40, 80, 2, **bad)
     with pytest.raises(ConfigError, match="unknown CNN architecture"):
         PatchCNN("vgg", 40, 80, 2)
+    with pytest.raises(ConfigError, match="unknown CNN architecture"):
+        layer_names("vgg")
     with pytest.raises(ConfigError, match="at least"):
         PatchCNN("schindler-deep", 80, 30, 2)
 

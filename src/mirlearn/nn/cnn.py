@@ -92,7 +92,7 @@ from torch import Tensor, nn
 from mirlearn.errors import ConfigError
 from mirlearn.nn.mlp import dropout as _dropout
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "INITS", "Arch", "Block", "PatchCNN"]
+__all__ = ["ACTIVATIONS", "ARCHITECTURES", "INITS", "Arch", "Block", "PatchCNN", "layer_names"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "sigmoid")
 INITS = ("he", "glorot")
@@ -165,6 +165,17 @@ ARCHITECTURES: dict[str, Arch] = {
         dense=None, activation="elu", batch_norm=True, dropout=0.0, dropout_at="flat",
         source="Choi, Fazekas, Sandler & Cho, ISMIR 2017 (transfer convnet)"),
 }
+
+
+def layer_names(architecture: str) -> tuple[str, ...]:
+    """Names of an architecture's feature layers, in network order, without building a net
+    (the same keys as :attr:`PatchCNN.feature_layers`, whatever the input size)."""
+    if architecture not in ARCHITECTURES:
+        raise ConfigError(f"unknown CNN architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
+    arch = ARCHITECTURES[architecture]
+    names = [f"conv{k + 1}" + (f"_{suffix}" if suffix else "") for suffix, blocks in arch.pipelines
+             for k in range(len(blocks))]
+    return tuple(names + (["dense"] if arch.dense else []))
 
 
 def _block_out(size: int, k: int, pool: int, padding: str) -> int:
