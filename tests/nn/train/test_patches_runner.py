@@ -179,6 +179,7 @@ def test_config_checks_and_round_trip():
     with pytest.raises(ConfigError, match="unknown CNN training option"):
         PatchTrainConfig.from_dict({"epochs": 3})
     assert PatchTrainConfig(optimizer="sgd", nesterov=True).nesterov
+    assert PatchTrainConfig(device=None).device == "cpu"
 
 
 def test_nadam_and_weight_decay_train(bumps):

@@ -73,7 +73,7 @@ class PatchTrainConfig:
     valid_hop : int or None
         Hop (frames) of the validation patches; ``None`` = ``patch_frames // 2``.
     device, num_threads, restore_best, eval_batch_size
-        As in :class:`mirlearn.nn.train.sgd.TrainConfig` (they do not change the weights of
+        ``device=None`` means ``'cpu'``. As in :class:`mirlearn.nn.train.sgd.TrainConfig` (they do not change the weights of
         an epoch, so they may differ when a run is resumed).
     """
 
@@ -98,6 +98,8 @@ class PatchTrainConfig:
                                                        "eval_batch_size", "restore_best"})
 
     def __post_init__(self) -> None:
+        if self.device is None:  # "no preference" from a caller's optional setting
+            self.device = "cpu"
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
