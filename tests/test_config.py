@@ -74,7 +74,7 @@ def test_defaults_are_valid():
     ("frames", "hop_length", 4096),  # longer than the 1024-sample frame: samples skipped
     ("frames", "max_seconds", -1),
     ("frames", "max_seconds", 0),
-    ("frames", "kind", "cqt"),
+    ("frames", "kind", "wavelet"),
     ("forest", "min_samples_leaf", 0),
     ("forest", "max_features", "bogus"),
     ("forest", "max_features", 0),

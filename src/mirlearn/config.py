@@ -156,6 +156,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Every setting, as nested dicts; the other learner family's section is left out."""
         d = dataclasses.asdict(self)
+        d["frames"] = self.frames.to_dict()  # a frame kind's own settings only where they are read
         del d["cnn" if self.learner == "mlp" else "network"]
         if self.learner == "mlp":
             del d["learner"]  # an MLP configuration reads as it always has
@@ -226,13 +227,21 @@ class Config:
         return self
 
     def _validate_cnn(self) -> None:
-        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES
+        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, min_input_size
 
         c, t = self.cnn, self.training
         _check(c.architecture in ARCHITECTURES, "cnn.architecture", c.architecture,
                f"must be one of {', '.join(ARCHITECTURES)}")
         _check(c.patch_frames >= 1, "cnn.patch_frames", c.patch_frames, "must be >= 1 (frames)")
         _check(c.patch_hop >= 1, "cnn.patch_hop", c.patch_hop, "must be >= 1 (frames)")
+        if c.architecture in ARCHITECTURES:
+            bands, frames = min_input_size(c.architecture)
+            band_key = {"logmel": "n_mels", "cqt": "n_bins"}.get(self.frames.kind, "kind")
+            _check(self.frames.dim >= bands, f"frames.{band_key}", getattr(self.frames, band_key),
+                   f"{self.frames.kind} frames of {self.frames.dim} values; architecture {c.architecture!r} needs "
+                   f"at least {bands} bands per frame")
+            _check(c.patch_frames >= frames, "cnn.patch_frames", c.patch_frames,
+                   f"architecture {c.architecture!r} needs patches of at least {frames} frames")
         _check(c.activation is None or c.activation in ACTIVATIONS, "cnn.activation", c.activation,
                f"must be one of {', '.join(ACTIVATIONS)}")
         _check(c.dropout is None or 0.0 <= c.dropout < 1.0, "cnn.dropout", c.dropout, "must be in [0, 1)")

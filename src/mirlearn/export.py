@@ -58,7 +58,8 @@ def feature_columns(widths: Mapping[str, int], layers: Sequence[str], aggregate:
     for layer in layers:
         w = int(widths[str(layer)])
         digits = max(3, len(str(w - 1)))
-        names += [f"layer{layer}_unit{k:0{digits}d}" for k in range(w)]
+        prefix = f"layer{layer}" if str(layer).isdigit() else str(layer)  # MLP: layer2_…; CNN: conv1_…
+        names += [f"{prefix}_unit{k:0{digits}d}" for k in range(w)]
     if aggregate:
         return [f"{n}_mean" for n in names] + [f"{n}_var" for n in names]
     return names

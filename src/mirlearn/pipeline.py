@@ -40,7 +40,7 @@ from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_
 
 __all__ = ["cells_of", "make_forest", "part_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
            "check_reusable", "train_learner", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
-           "format_table", "run_protocol", "predict_spec", "transfer", "baseline_features", "run_baseline", "fit_model",
+           "format_table", "run_protocol", "predict_spec", "check_frames_fit", "evaluate_own_output", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
 
 Log = Callable[[str], None]
@@ -170,6 +170,24 @@ def check_reusable(cfg: Config, frames: FrameSet, splits: Sequence[Split], run: 
         _check_same_inputs(stored.get("inputs") if stored else None, inputs, layout.net_dir)
 
 
+def check_frames_fit(cfg: Config, frames: FrameSet) -> None:
+    """Stop before any work when the learner cannot use these frames.
+
+    A CNN whose patch is longer than every track would learn from zero padding alone (a track
+    shorter than one patch is padded; all of them is a wrong setting). Raises
+    :class:`~mirlearn.errors.MirlearnError` (one line).
+    """
+    if cfg.learner != "cnn" or frames.n_tracks == 0:
+        return
+    longest = int(frames.lengths.max())
+    if longest < cfg.cnn.patch_frames:
+        tb = frames.time_base
+        secs = "" if tb is None else f" ({cfg.cnn.patch_frames * tb.hop_length / tb.sr:.1f} s)"
+        raise MirlearnError(f"config key cnn.patch_frames={cfg.cnn.patch_frames}{secs} is longer than every track "
+                            f"(the longest has {longest} frames): every patch would be mostly padding; use a "
+                            "shorter patch or an architecture with a smaller input")
+
+
 def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout, *, device: str = "cpu",
                   progress: bool = True, experiment: dict[str, Any] | None = None, log: Log = print) -> Learner:
     """Train the configuration's learner on ``split``, or reuse the one trained on the same inputs.
@@ -224,6 +242,17 @@ def _cell_is_current(path: Path, inputs: dict[str, Any], log: Log, split: Split,
         return record
     log(f"[{split.name}] {name}: recomputing, the stored cell was made from other inputs ({'; '.join(diff)})")
     return None
+
+
+def _row_name(features: FrameSet, spec: FeatureSpec) -> str:
+    """What a cell's forest classifies: ``window`` (aggregated), ``patch`` (a CNN's rows) or ``frame``."""
+    if spec.aggregate:
+        return "window"
+    return "patch" if getattr(features.time_base, "kind", None) == "patches" else "frame"
+
+
+def _plural(row: str) -> str:
+    return row + ("es" if row.endswith("ch") else "s")
 
 
 def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Sequence[int] | None, split: Split,
@@ -288,9 +317,9 @@ def evaluate_cells(cfg: Config, features: FrameSet, widths: dict[str, int] | Seq
                   "inputs": cell_inputs, **provenance}
         atomic_write_json(path, record)
         results[spec.name] = record
-        rows = "window" if spec.aggregate else "frame"  # an aggregated cell's rows are windows
+        rows = _row_name(fs, spec)
         log(f"[{split.name}] {spec.name:<20} track acc {m.accuracy:6.1%}  {rows} acc {m.frame_accuracy:6.1%}"
-            f"  (forest fit {t_fit:.1f} s on {n_rows} {rows}s × {fs.dim})")
+            f"  (forest fit {t_fit:.1f} s on {n_rows} {_plural(rows)} × {fs.dim})")
     return results
 
 
@@ -419,7 +448,7 @@ def evaluate_own_output(cfg: Config, learner: Learner, frames: FrameSet, split: 
         m = evaluate_tracks(out.tracks.y, pred, out.tracks.classes, frame_true=row_true, frame_pred=row_pred)
         write_predictions(layout.predictions_csv(name), out.tracks.ids, out.tracks.y, pred, scores,
                           out.tracks.classes)
-        rows = getattr(out.time_base, "kind", "frames")
+        rows = "patch" if getattr(out.time_base, "kind", None) == "patches" else "frame"
         record = {"cell": name, "own_output": how, "layers": None, "aggregate": None, "split": split.name,
                   "experiment": dict(experiment or {}), "metrics": m.to_dict(), "n_test_rows": len(P),
                   "rows": rows, "timings": {"output_s": t_out},
@@ -428,7 +457,7 @@ def evaluate_own_output(cfg: Config, learner: Learner, frames: FrameSet, split: 
         atomic_write_json(layout.cell_json(name), record)
         records[name] = record
         log(f"[{split.name}] {name:<20} track acc {m.accuracy:6.1%}  (the learner's own output, "
-            f"{'mean probability' if how == 'mean' else 'majority vote'} of {len(P)} {rows} rows)")
+            f"{'mean probability' if how == 'mean' else 'majority vote'} of {len(P)} {_plural(rows)})")
     return records
 
 
@@ -503,9 +532,11 @@ def summarize_own_output(outcomes: Sequence[SplitOutcome]) -> dict[str, Any]:
     return table
 
 
-def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequence[bool]) -> str:
-    """Track accuracy (%) as a text table: rows = layers, columns = frames / aggregated."""
-    head = ["layer"] + ["aggregated" if a else "frames" for a in aggregate]
+def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequence[bool], *,
+                 rows: str = "frames") -> str:
+    """Track accuracy (%) as a text table: rows = layers, columns = ``rows`` (frames, or a CNN's
+    patches) / aggregated."""
+    head = ["layer"] + ["aggregated" if a else rows for a in aggregate]
     rows = []
     for layer in layers:
         row = [layer]

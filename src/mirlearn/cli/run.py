@@ -62,11 +62,12 @@ def _save_splits(splits: list, run_dir: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Train and evaluate a config on every split; print the table of track accuracies."""
     from mirlearn.experiments.layout import RunLayout
-    from mirlearn.pipeline import check_reusable, format_table, run_protocol
+    from mirlearn.pipeline import check_frames_fit, check_reusable, format_table, run_protocol
 
     prep = _prepare(args)
     cfg = prep["cfg"]
     frames, _, t_frames = extract(args, cfg, prep["tracks"])
+    check_frames_fit(cfg, frames)
     all_splits = _final_splits(args, prep, frames)
     splits = [all_splits[k] for k in prep["chosen"]] if prep["chosen"] else all_splits
     check_reusable(cfg, frames, splits, RunLayout(prep["run_dir"]))  # before anything is written
@@ -81,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                           model_info=model_info)
     print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
           f"forest of {cfg.forest.n_estimators} trees + majority vote:")
-    print(format_table(result["summary"], cfg.features.layers, cfg.features.aggregate))
+    print(format_table(result["summary"], cfg.features.layers, cfg.features.aggregate,
+                       rows="patches" if cfg.learner == "cnn" else "frames"))
     print(f"\nframes {t_frames:.1f} s, networks + forests {time.perf_counter() - t0:.1f} s; "
           f"results in {layout.results_json}")
     print(f"model (split {splits[0].name}): {layout.model_dir}   (use: mirlearn predict {run_dir} AUDIO...)")
@@ -128,10 +130,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train the learner of one split, fit the forest for `predict`, save the model."""
     from mirlearn.io import atomic_write_json
     from mirlearn.model import GenreModel
+    from mirlearn.pipeline import check_frames_fit
 
     prep = _prepare(args)
     cfg = prep["cfg"]
     frames, _, _ = extract(args, cfg, prep["tracks"])
+    check_frames_fit(cfg, frames)
     splits = _final_splits(args, prep, frames)
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
     _save_splits(splits, run_dir)

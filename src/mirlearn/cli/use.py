@@ -57,8 +57,10 @@ def _progress(args: argparse.Namespace, n_files: int):
     return Progress(n_files, "decoding", "file", enabled=not args.no_progress)
 
 
-def _rows_are(spec: Any) -> str:
-    return f"{spec.window_seconds:g} s windows" if spec.aggregate else "frames"
+def _rows_are(spec: Any, model: Any = None) -> str:
+    if spec.aggregate:
+        return f"{spec.window_seconds:g} s windows"
+    return "patches" if getattr(getattr(model, "learner", None), "kind", "mlp") == "cnn" else "frames"
 
 
 # -- predict --------------------------------------------------------------------------------
@@ -85,7 +87,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     class_w = max(map(len, classes))
     _report_bad(inputs.bad, args.skip_bad)
     if not args.json and inputs.files:
-        print(f"# label: majority vote of each file's {_rows_are(model.spec)}; top {k} classes by "
+        print(f"# label: majority vote of each file's {_rows_are(model.spec, model)}; top {k} classes by "
               "share of votes (mean forest probability)")
         print(f"{'path':<{path_w}}  {'label':<{label_w}}  top {k}")
     results, n_bad = [], len(inputs.bad)
@@ -206,7 +208,8 @@ def cmd_features(args: argparse.Namespace) -> int:
     if combined_items:
         write_features(target, combined_items, fmt)
     if n_done:
-        rows = f"windows of {spec.window_seconds:g} s every {spec.hop_seconds:g} s" if spec.aggregate else "frames"
+        rows = (f"windows of {spec.window_seconds:g} s every {spec.hop_seconds:g} s" if spec.aggregate
+                else _rows_are(spec, model))
         where = target if combined else \
             f"{target}/ (one .{fmt} per file{', each with a .json sidecar' if fmt != 'npz' else ''})"
         print(f"features of {n_done} file{'s' if n_done != 1 else ''}: {n_rows} rows ({rows}) × {n_cols} columns "

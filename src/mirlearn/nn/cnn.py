@@ -92,7 +92,7 @@ from torch import Tensor, nn
 from mirlearn.errors import ConfigError
 from mirlearn.nn.mlp import dropout as _dropout
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "INITS", "Arch", "Block", "PatchCNN", "layer_names"]
+__all__ = ["ACTIVATIONS", "ARCHITECTURES", "INITS", "Arch", "Block", "PatchCNN", "layer_names", "min_input_size"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "sigmoid")
 INITS = ("he", "glorot")
@@ -176,6 +176,14 @@ def layer_names(architecture: str) -> tuple[str, ...]:
     names = [f"conv{k + 1}" + (f"_{suffix}" if suffix else "") for suffix, blocks in arch.pipelines
              for k in range(len(blocks))]
     return tuple(names + (["dense"] if arch.dense else []))
+
+
+def min_input_size(architecture: str) -> tuple[int, int]:
+    """The smallest patch ``(bands, frames)`` an architecture's convolutions and pools accept."""
+    if architecture not in ARCHITECTURES:
+        raise ConfigError(f"unknown CNN architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
+    arch = ARCHITECTURES[architecture]
+    return _min_input(arch, 0), _min_input(arch, 1)
 
 
 def _block_out(size: int, k: int, pool: int, padding: str) -> int:

@@ -129,7 +129,8 @@ class TrainResult:
             text = f"{self.epochs_run} {unit}s ({reason}), no validation"
         else:
             text = (f"best {unit} {self.best_epoch} of {self.epochs_run} ({reason}), valid loss "
-                    f"{self.best_valid_loss:.4f}, valid frame acc {self.best_valid_acc:.1%}")
+                    f"{self.best_valid_loss:.4f}, valid {'patch' if self.runner == 'cnn' else 'frame'} acc "
+                    f"{self.best_valid_acc:.1%}")
         if self.history and "objective" in self.history[-1]:
             first = self.history[0].get("objective_before", math.nan)
             text += f"; objective {first:.4f} -> {self.history[-1]['objective']:.4f}"
