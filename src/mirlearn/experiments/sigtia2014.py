@@ -169,7 +169,13 @@ class Inputs:
 
 
 def _frame_settings(cfg: Config, kind: str = "fft"):
-    """The configuration's frame settings for frames of ``kind`` (``fft``, ``mfcc``, ``logmel``)."""
+    """The configuration's frame settings for frames of ``kind`` (``fft``, ``mfcc``, ``logmel``).
+
+    PMSC's log-mel frames are pinned to the paper's baseline (128 bands, 0 Hz to sr / 2, an
+    80 dB floor) whatever log-mel settings the configuration holds.
+    """
+    if kind == "logmel":
+        return cfg.frames.replace(kind=kind, n_mels=128, fmin=None, fmax=None, top_db=80.0)
     return cfg.frames.replace(kind=kind)
 
 

@@ -4,7 +4,7 @@
 module             what it holds
 =================  ==================================================================
 settings           :class:`FrameSettings`: decoding, framing and kind, checked when made
-representations/  the registry of frame kinds (fft, logmel, mfcc) and PMSC
+representations/  the registry of frame kinds (fft, logmel, mfcc, cqt) and PMSC
 timebase           :class:`TimeBase`: the time of every row (frames or windows)
 frameset           :class:`FrameSet`: frames + offsets + tracks + time base
 cache              :func:`extract_frames`: frames of a track table, memory-mapped on disk
