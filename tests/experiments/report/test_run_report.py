@@ -305,3 +305,22 @@ def test_learning_curves_figure_is_readable(full_run: Path):
 
     h, w = mpimg.imread(full_run / "figures" / "learning_curves.png").shape[:2]
     assert w >= 8 * CURVES_DPI and h >= 5 * CURVES_DPI  # six nets: three per row, two rows
+
+
+def test_a_cnn_run_reports_patches_and_its_own_output(tmp_path):
+    """A CNN's non-aggregated rows are patches, and its own decisions (no forest) get their table."""
+    from mirlearn.cli import main
+    from mirlearn.datasets.synthetic import make_synthetic
+
+    data = make_synthetic(tmp_path / "data", n_classes=2, clips_per_class=6, seconds=3.0, seed=0)
+    out = tmp_path / "run"
+    assert main(["run", "--data", str(data), "--config", "mirex2015", "--out", str(out), "--cache",
+                 str(tmp_path / "cache"), "-j", "1", "--no-progress", "--set", "splits.n_splits=1",
+                 "--set", "training.max_epochs=2", "--set", "forest.n_estimators=5",
+                 "--set", "features.window_seconds=1.0", "--set", "features.hop_seconds=0.5",
+                 "--set", "cnn.patch_frames=40", "--set", "cnn.patch_hop=20"]) == 0
+    md = (out / "report.md").read_text()
+    assert "patches: track acc" in md and "frames: track acc" not in md
+    assert "highest mean probability" in md and "majority vote of its patches" in md
+    assert "layer None" not in md
+    assert md.index("layer conv1") < md.index("layer dense") < md.index("all layers")

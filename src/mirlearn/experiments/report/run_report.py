@@ -19,7 +19,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Sequence
 
 from mirlearn.experiments.layout import RunLayout
-from mirlearn.experiments.published import LAYERS
 from mirlearn.experiments.report.collect import MISSING, CellStat, cells_only, pool_confusions
 from mirlearn.experiments.report.curves import NetCurves, read_net_log
 from mirlearn.experiments.report.facts import (choose_cell, config_blocks, dataset_blocks, dataset_size,
@@ -63,6 +62,8 @@ def plain_stats(cells: Sequence[dict[str, Any]], name: str, dataset: str, notes:
     metrics_of: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     frame_acc: dict[tuple[str, bool], list[float]] = {}
     for c in sorted(cells_only(cells), key=lambda c: c.get("_path", "")):
+        if c.get("own_output"):  # the learner's own decisions: own_output_rows, not a feature cell
+            continue
         key = (str(c.get("layers", "all")), bool(c.get("aggregate", False)))
         st = stats.setdefault(key, CellStat(table="run", dataset=dataset, method=name, units=None, layers=key[0],
                                             aggregate=key[1]))
@@ -92,24 +93,49 @@ def plain_stats(cells: Sequence[dict[str, Any]], name: str, dataset: str, notes:
 
 
 def _order(key: tuple[str, bool]) -> tuple:
-    return (LAYERS.index(key[0]) if key[0] in LAYERS else len(LAYERS), key[0], key[1])
+    """Layers in network order (numbers, then named ones as the learner lists them), "all" last."""
+    name = key[0]
+    if name == "all":
+        return (2, 0, "", key[1])
+    if name.isdigit():
+        return (0, int(name), "", key[1])
+    return (1, 0, name, key[1])
 
 
 def _layer_name(layers: str) -> str:
     return "all layers" if layers == "all" else f"layer {layers}"
 
 
-def layer_table(stats: dict[tuple[str, bool], CellStat], frame_acc: dict[tuple[str, bool], list[float]]
-                ) -> tuple[list[str], list[list[str]]]:
-    """Rows = layers; columns = track and frame accuracy on frames, track and *window* accuracy aggregated.
+def own_output_rows(cells: Sequence[dict[str, Any]], row: str = "frame") -> tuple[list[str], list[list[str]]]:
+    """The learner's own track decisions (no forest): one row per decision rule, mean ± std over
+    the splits of the track accuracy and of the accuracy of its rows (frames or patches), in %."""
+    labels = {"mean": "highest mean probability", "vote": "majority vote of its " + row + "es"
+              if row.endswith("ch") else "majority vote of its " + row + "s"}
+    rows = []
+    for how in ("mean", "vote"):
+        recs = [c for c in cells_only(cells) if c.get("own_output") == how]
+        acc = [100.0 * float(c["metrics"]["accuracy"]) for c in recs
+               if isinstance(c.get("metrics", {}).get("accuracy"), (int, float))]
+        row_acc = [100.0 * float(c["metrics"]["frame_accuracy"]) for c in recs
+                   if isinstance(c.get("metrics", {}).get("frame_accuracy"), (int, float))]
+        if acc:
+            rows.append([labels[how], fmt_pct(acc), fmt_pct(row_acc)])
+    return ["Decision per track", "track acc", f"{row} acc"], rows
+
+
+def layer_table(stats: dict[tuple[str, bool], CellStat], frame_acc: dict[tuple[str, bool], list[float]],
+                row: str = "frame") -> tuple[list[str], list[list[str]]]:
+    """Rows = layers; columns = track and frame (a CNN: patch) accuracy per row, track and
+    *window* accuracy aggregated.
 
     Every entry is mean ± std over splits, in percent (population std; no ± for one split).
     """
     aggs = sorted({a for _, a in stats})
     header = ["Features"]
+    rows_name = row + ("es" if row.endswith("ch") else "s")
     for a in aggs:
         header += (["aggregated: track acc", "aggregated: window acc"] if a else
-                   ["frames: track acc", "frames: frame acc"])
+                   [f"{rows_name}: track acc", f"{rows_name}: {row} acc"])
     rows = []
     for layers in sorted({k[0] for k in stats}, key=lambda l: _order((l, False))):
         row = [_layer_name(layers)]
@@ -222,9 +248,10 @@ def run_blocks(root: Path, kind: str, entries: list[dict[str, Any]], fig_dir: Pa
     main = [c for f in main_key for c in by_folder[f]]
     others = {f: cs for f, cs in by_folder.items() if f not in main_key}
     stats, frame_acc = plain_stats(main, name, dataset, notes)
+    row = "patch" if cfg.get("learner") == "cnn" else "frame"  # what a CNN's forest classifies
     if kind == RUN:  # a cell results.json has but whose record is gone (copied without it)
         for cname, s in (results.get("summary") or {}).items():
-            if not isinstance(s, dict):
+            if not isinstance(s, dict) or s.get("own_output"):
                 continue
             key = (str(s.get("layers", "all")), bool(s.get("aggregate", False)))
             per = [100.0 * float(a) for a in s.get("per_split", []) if isinstance(a, (int, float))]
@@ -287,13 +314,23 @@ def run_blocks(root: Path, kind: str, entries: list[dict[str, Any]], fig_dir: Pa
         b.append(Block("h2", "Track accuracy per feature cell"))
         if stats:
             n = max(s.n_splits for s in stats.values())
+            rows_name = "patches (the CNN's input patches)" if row == "patch" else "frames"
             b.append(Block("p", f"Accuracy (%) on the test tracks, mean ± std over {n} split(s) (population std; "
                                 "one split: no ±). *Track acc*: the share of test tracks whose majority vote "
-                                "is right; *frame acc*: the share of frames the forest classifies right; for an "
-                                "aggregated cell the forest classifies *windows* "
+                                f"is right; *{row} acc*: the share of {rows_name} the forest classifies right; "
+                                "for an aggregated cell the forest classifies *windows* "
                                 f"({_window_text(cfg)}), so its second column is the window accuracy."))
-            header, rows = layer_table(stats, frame_acc)
+            header, rows = layer_table(stats, frame_acc, row)
             b.append(Block("table", header=header, rows=rows))
+            oh, orows = own_output_rows(main, row)
+            if orows:
+                b.append(Block("p", "The learner's own output, no forest: each test track gets the class of "
+                                    f"highest mean probability over its {row}es, or the majority vote of its "
+                                    f"{row}es (Schindler & Lidy's \"max probability\" and \"majority vote\")."
+                               if row == "patch" else
+                               "The learner's own output, no forest: each test track gets the class of "
+                               "highest mean probability over its frames, or the majority vote of its frames."))
+                b.append(Block("table", header=oh, rows=orows))
             key, how = choose_cell(stats, cfg)
             chosen = stats.get(key) if key is not None else None
         else:
