@@ -313,6 +313,11 @@ def compile_child(data: Path, tracks: int, per_track: int, repeats: int, limit: 
     ``limit`` s, time our epoch with it against the eager net (interleaved)."""
     from mirlearn.nn.patches import BandStandardizer
 
+    from mirlearn.nn import mlp
+
+    # Dynamo cannot trace the dropout mask's int64 → uint8 view (mirlearn.nn.mlp._random_bytes;
+    # "setStorage ... out of bounds"): it runs eagerly, a graph break (the dropout stays as is).
+    mlp._random_bytes = torch.compiler.disable(mlp._random_bytes)
     X, offsets, y = _open(data)
     std = BandStandardizer().fit(X, offsets)
     arch = "schindler-deep"
@@ -449,8 +454,10 @@ def run(args: argparse.Namespace) -> Section:
                     deep_row = row
                 print(f"{arch}: {row.ours:.1f} vs {row.reference:.1f} patches/s ({row.note})", flush=True)
 
+            best = None
             if do_options and "schindler-deep" in models:
-                _options(sec, data_for(80), peak, repeats, quick, work, deep_row)
+                best = _options(sec, data_for(80), peak, repeats, quick, work, deep_row, epoch_of("schindler-deep"),
+                                getattr(args, "option_tracks", None))
 
             if deep_row is not None:
                 pct = deep_row.ours * train_flops(_net("schindler-deep")) / 1e9 / peak
@@ -460,10 +467,14 @@ def run(args: argparse.Namespace) -> Section:
                                  "(default options; the options' rows say what moves it).")
                 d, X, off, y, std = data_for(80)
                 tracks, per = epoch_of("schindler-deep")
-                tr = ours("schindler-deep", X, off, y, std, min(tracks, 32), 1)
-                top = top_ops(tr, tr.epoch)
-                sec.notes.append("Where our deep CNN epoch spends its time (torch.profiler, self CPU time, one "
-                                 "batch of 32): " + "; ".join(f"{name} {share:.0%}" for name, share in top) + ".")
+                for label, opts in (("default options", Options()), ("winning options", best)):
+                    if opts is None:
+                        continue
+                    tr = ours("schindler-deep", X, off, y, std, min(tracks, 32), 1, opts)
+                    top = top_ops(tr, tr.epoch)
+                    sec.notes.append(f"Where our deep CNN epoch spends its time ({label}; torch.profiler, self CPU "
+                                     "time, one batch of 32, [output grad, input, weight] shapes): "
+                                     + "; ".join(f"{name} {share:.0%}" for name, share in top) + ".")
 
             _memory(sec, work, mem_tracks, mem_frames)
         finally:
@@ -487,13 +498,16 @@ def _throughput_row(sec: Section, what: str, t: dict[str, dict[str, float]], fl:
     return sec.add(what, ps, "patches/s", ps_ref, ref_name, note=note)
 
 
-def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, work: Path, deep_row: Any) -> None:
-    """The options round on the deep CNN (each against our default in one round-robin)."""
+def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, work: Path, deep_row: Any,
+             deep_epoch: tuple[int, int], option_tracks: int | None = None) -> Options | None:
+    """The options round on the deep CNN (each against our default in one round-robin); returns
+    the winning options combined (None when none won)."""
     from mirlearn.nn import fastmath
 
     d, X, off, y, std = data
     arch = "schindler-deep"
-    tracks, per = OPTION_EPOCH[0] // (2 if quick else 1), OPTION_EPOCH[1]
+    tracks = min(option_tracks or OPTION_EPOCH[0] // (2 if quick else 1), len(y))
+    per = OPTION_EPOCH[1]
     fl = train_flops(_net(arch))
     default_threads = torch.get_num_threads()
     variants: dict[str, Options] = {
@@ -542,7 +556,7 @@ def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, 
             sec.notes.append(f"torch.compile wins ({row.ratio:.2f}×) but is not combined below (its compile "
                              f"takes {r['compile_s']:.0f} s per process).")
 
-    if winners and deep_row is not None:
+    if winners:
         best = Options()
         for k in winners:
             v = variants[k]
@@ -550,15 +564,16 @@ def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, 
                            conv_onednn=best.conv_onednn and v.conv_onednn,
                            dense_onednn=v.dense_onednn if v.dense_onednn is not None else best.dense_onednn,
                            threads=v.threads if v.threads is not None else best.threads)
-        tracks, per = EPOCH[arch][0], EPOCH[arch][1] // (2 if quick else 1)
+        tracks, per = deep_epoch
         tb = interleaved({"ours": ours(arch, X, off, y, std, tracks, per, best),
                           "plain": plain(arch, X, off, y, std, tracks, per)}, repeats)
         row = _throughput_row(sec, f"{arch}, batch 32, winning options ({', '.join(winners)}): patches/s", tb, fl,
                               peak)
         sec.notes.append(f"Winning options combined ({', '.join(winners)}): {row.ratio:.2f}× the plain loop, "
                          f"{row.ours * fl / 1e9 / peak:.0%} of the peak.")
-    elif deep_row is not None:
-        sec.notes.append("No option that keeps the arithmetic won by more than 5 % over our default path.")
+        return best
+    sec.notes.append("No option that keeps the arithmetic won by more than 5 % over our default path.")
+    return None
 
 
 def _memory(sec: Section, work: Path, tracks: list[int], frames: int) -> None:
@@ -599,6 +614,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--memory-tracks", type=int, nargs="+", default=None, help="default 1000 10000")
     p.add_argument("--memory-frames", type=int, default=None, help="frames per track, memory rows (default 400)")
     p.add_argument("--no-options", action="store_true", help="skip the options round")
+    p.add_argument("--option-tracks", type=int, default=None,
+                   help="tracks (× 2 patches) per epoch of the options round (default 64, quick 32)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--child-compile", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child-memory", type=Path, default=None, help=argparse.SUPPRESS)
