@@ -324,3 +324,4 @@ def test_a_cnn_run_reports_patches_and_its_own_output(tmp_path):
     assert "highest mean probability" in md and "majority vote of its patches" in md
     assert "layer None" not in md
     assert md.index("layer conv1") < md.index("layer dense") < md.index("all layers")
+    assert "validation patch accuracy" in md

@@ -151,7 +151,7 @@ CURVES_MIN_SIZE = (8.0, 5.0)
 CURVES_PER_ROW = 3
 
 
-def plot_learning_curves(curves: Sequence[NetCurves], path: str | Path) -> Path:
+def plot_learning_curves(curves: Sequence[NetCurves], path: str | Path, *, rows: str = "frame") -> Path:
     """Per net, training and validation loss (top) and validation accuracy (bottom); one colour per split.
 
     The figure is at least :data:`CURVES_MIN_SIZE` inches at :data:`CURVES_DPI` dpi, with axis
@@ -164,6 +164,7 @@ def plot_learning_curves(curves: Sequence[NetCurves], path: str | Path) -> Path:
         From :func:`read_learning_curves`; must not be empty.
     path : str or Path
         PNG written atomically.
+    rows : what the validation accuracy is over: ``"frame"`` (an MLP) or ``"patch"`` (a CNN)
 
     Returns
     -------
@@ -206,7 +207,7 @@ def plot_learning_curves(curves: Sequence[NetCurves], path: str | Path) -> Path:
                Line2D([], [], color="#333", lw=1.2, ls="--", label="training loss")]
     handles += [Line2D([], [], color=c, lw=3, label=f"split {name}") for name, c in splits.items()]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False, fontsize=9)
-    fig.suptitle("Learning curves: training and validation loss (top), validation frame accuracy (bottom)")
+    fig.suptitle(f"Learning curves: training and validation loss (top), validation {rows} accuracy (bottom)")
     return _save_png(fig, path)
 
 
@@ -294,6 +295,7 @@ def plot_ours_vs_published(points: Sequence[ComparisonPoint], path: str | Path) 
         From :func:`comparison_points`; must not be empty.
     path : str or Path
         PNG written atomically.
+    rows : what the validation accuracy is over: ``"frame"`` (an MLP) or ``"patch"`` (a CNN)
 
     Returns
     -------

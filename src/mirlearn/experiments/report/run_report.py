@@ -352,7 +352,7 @@ def run_blocks(root: Path, kind: str, entries: list[dict[str, Any]], fig_dir: Pa
         figures.append((CONFUSION_PNG, lambda p: plot_confusion(chosen, p)))
     curves, net_times = _curves(root, kind, cfg, name, (metrics_rec or {}).get("split"), notes)
     if curves is not None:
-        figures.append((CURVES_PNG, lambda p: plot_learning_curves([curves], p)))
+        figures.append((CURVES_PNG, lambda p: plot_learning_curves([curves], p, rows=row)))
     images = _figures(fig_dir, figures, notes)
 
     b.append(Block("h2", "Per-class accuracy"))
@@ -375,7 +375,7 @@ def run_blocks(root: Path, kind: str, entries: list[dict[str, Any]], fig_dir: Pa
 
     b.append(Block("h2", "Learning curves"))
     if CURVES_PNG in images:
-        b.append(Block("p", f"Training loss (dashed) and validation loss (solid) above, validation frame accuracy "
+        b.append(Block("p", f"Training loss (dashed) and validation loss (solid) above, validation {row} accuracy "
                             f"below, against the {curves.x_label}; one colour per split (from "
                             + ", ".join(f"`{r['path']}`" for r in curves.runs) + ")."))
         b.append(Block("img", "learning curves", path=f"{rel_fig}/{CURVES_PNG}", data=images[CURVES_PNG]))
