@@ -352,12 +352,22 @@ class PatchCNN(nn.Module):
 
     # --- forward -----------------------------------------------------------------------------
 
+    def to_channels_last(self) -> "PatchCNN":
+        """Keep weights and activations channels-last (NHWC): oneDNN's convolutions on the CPU
+        ran the deep Schindler net 1.35× faster so (``benchmarks/bench_cnn.py``, quiet 2-core
+        machine). Inputs are converted in :meth:`forward`; the weights' values do not change."""
+        self.to(memory_format=torch.channels_last)
+        self._channels_last = True
+        return self
+
     def _input(self, x: Tensor) -> Tensor:
         if x.dim() == 3:
             x = x.unsqueeze(1)
         if x.dim() != 4 or x.shape[1] != 1 or tuple(x.shape[2:]) != (self.n_bands, self.n_frames):
             raise ValueError(f"{self.architecture}: expected patches of shape (B, {self.n_bands}, {self.n_frames}) or "
                              f"(B, 1, {self.n_bands}, {self.n_frames}), got {tuple(x.shape)}")
+        if getattr(self, "_channels_last", False):
+            x = x.contiguous(memory_format=torch.channels_last)
         return x
 
     def _drop(self, x: Tensor) -> Tensor:

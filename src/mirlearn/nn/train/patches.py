@@ -295,6 +295,12 @@ def _check_data(name: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, n_
     return off
 
 
+def _fast_layout(model: nn.Module, device: torch.device) -> None:
+    """Channels-last on the CPU, where it is faster (see :meth:`PatchCNN.to_channels_last`)."""
+    if device.type == "cpu" and hasattr(model, "to_channels_last"):
+        model.to_channels_last()
+
+
 def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarray, y_train: np.ndarray,
                   X_valid: np.ndarray, offsets_valid: np.ndarray, y_valid: np.ndarray, config: PatchTrainConfig,
                   *, standardizer: BandStandardizer, patch_frames: int, run_dir: str | Path | None = None,
@@ -346,6 +352,7 @@ def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarr
     off_tr = _check_data("training", X_train, offsets_train, y_train, n_bands, n_classes)
     off_va = _check_data("validation", X_valid, offsets_valid, y_valid, n_bands, n_classes)
     model.to(device)
+    _fast_layout(model, device)
     runner = PatchEpochs(model, X_train, off_tr, y_train, off_va, config, standardizer=standardizer,
                          patch_frames=patch_frames)
     fingerprint = None
@@ -368,6 +375,7 @@ def predict_patches(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardiz
     """
     dev = require_device(device)
     model.to(dev)
+    _fast_layout(model, dev)
     parts = [torch.softmax(logits, 1).float().cpu().numpy()
              for _, logits in _logits_batches(model, X, grid, standardizer, patch_frames, int(batch_size), dev)]
     if not parts:
@@ -404,6 +412,7 @@ def patch_features(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardize
         raise ValueError(f"out must be float32 of shape ({len(grid)}, {width}), got {out.dtype} {out.shape}")
     dev = require_device(device)
     model.to(dev)
+    _fast_layout(model, dev)
     was_training = model.training
     model.eval()
     buf = np.empty((min(int(batch_size), max(len(grid), 1)), X.shape[1], int(patch_frames)), dtype=np.float32)
