@@ -146,7 +146,7 @@ class Options:
     """How our path runs (what the options round varies)."""
 
     batch: int = 32
-    channels_last: bool = False
+    channels_last: bool = True  # our path: train_patches makes a CPU net channels-last (since 2026-11-29)
     conv_onednn: bool = True    # torch.backends.mkldnn.enabled (convolutions through oneDNN)
     dense_onednn: bool | None = None  # None: the training loop's choice (fast_cpu_matmul)
     threads: int | None = None  # None: torch's default
@@ -193,7 +193,9 @@ def ours(arch: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, std: Any,
 
     opts = opts or Options()
     net = model if model is not None else _net(arch)
-    if opts.channels_last:
+    if opts.channels_last and hasattr(net, "to_channels_last"):
+        net.to_channels_last()  # weights and inputs, as train_patches does on the CPU
+    elif opts.channels_last:
         net = net.to(memory_format=torch.channels_last)
     P = net.n_frames  # a compiled module forwards attributes to the original
     cfg = PatchTrainConfig(batch_size=opts.batch, patches_per_track=per_track, seed=0)
@@ -535,7 +537,7 @@ def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, 
     default_threads = torch.get_num_threads()
     variants: dict[str, Options] = {
         "default": Options(),
-        "channels-last": Options(channels_last=True),
+        "channels-first (the layout before 2026-11-29)": Options(channels_last=False),
         "convolutions without oneDNN": Options(conv_onednn=False),
         "batch 64": Options(batch=64),
         "batch 128": Options(batch=128),
@@ -583,7 +585,7 @@ def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, 
         best = Options()
         for k in winners:
             v = variants[k]
-            best = Options(batch=32, channels_last=best.channels_last or v.channels_last,
+            best = Options(batch=32, channels_last=best.channels_last and v.channels_last,
                            conv_onednn=best.conv_onednn and v.conv_onednn,
                            dense_onednn=v.dense_onednn if v.dense_onednn is not None else best.dense_onednn,
                            threads=v.threads if v.threads is not None else best.threads)
