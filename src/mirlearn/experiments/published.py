@@ -44,7 +44,8 @@ from typing import Any
 
 __all__ = ["CITATION", "METHODS", "BASELINES", "UNITS", "LAYERS", "Published", "PUBLISHED", "published",
            "published_value", "cell_key", "normalize_method", "normalize_layers", "TABLE1_ROWS", "TABLE2_ROWS",
-           "Reference", "OTHER_REFERENCES"]
+           "Reference", "OTHER_REFERENCES", "SCHINDLER2016_CITATION", "SCHINDLER2016_ROWS",
+           "SCHINDLER2016_COLUMNS", "SCHINDLER2016_DATASETS", "schindler2016_published"]
 
 CITATION = ('S. Sigtia and S. Dixon, "Improved music feature learning with deep neural networks", '
             "Proc. ICASSP 2014, pp. 6959-6963")
@@ -297,3 +298,60 @@ def published_value(table: int | str, method: str, units: int | None, layers: st
     """
     p = published(table, method, units, layers, aggregate, dataset)
     return None if p is None else p.value
+
+
+# ----------------------------------------------------------------------------------------------
+# Schindler, Lidy & Rauber (FMT 2016) — the second reproduction (``mirlearn reproduce schindler2016``)
+# ----------------------------------------------------------------------------------------------
+SCHINDLER2016_CITATION = (
+    'A. Schindler, T. Lidy and A. Rauber, "Comparing shallow versus deep neural network architectures for '
+    'automatic music genre classification", Proc. FMT 2016, as shown in Schindler & Lidy\'s ML Prague 2018 '
+    "tutorial")
+
+#: Schindler et al. 2016, accuracy % by max probability (the CNN's own output: the class of the
+#: highest mean patch probability), ``dataset -> (shallow 100 epochs, deep 100, shallow 200,
+#: deep 200)`` in the column order of ``PUBLISHED.md``; ``None`` where the tutorial shows no
+#: figure (MSD at 200 epochs). Datasets by our names: ``gtzan``, ``ismir2004`` (ISMIR 2004
+#: genre), ``latin`` (Latin Music Database), ``msd`` (Million Song Dataset subset).
+SCHINDLER2016_ROWS: dict[str, tuple[float | None, float | None, float | None, float | None]] = {
+    "gtzan": (78.1, 78.6, 80.8, 80.6),
+    "ismir2004": (85.5, 84.1, 84.9, 85.1),
+    "latin": (92.4, 94.4, 93.5, 95.1),
+    "msd": (63.9, 67.2, None, None),
+}
+
+#: The column order of :data:`SCHINDLER2016_ROWS`: (net, epochs).
+SCHINDLER2016_COLUMNS: tuple[tuple[str, int], ...] = (("shallow", 100), ("deep", 100), ("shallow", 200),
+                                                       ("deep", 200))
+
+#: How the datasets of :data:`SCHINDLER2016_ROWS` are named in a report.
+SCHINDLER2016_DATASETS: dict[str, str] = {"gtzan": "GTZAN", "ismir2004": "ISMIR 2004 genre",
+                                          "latin": "Latin Music Database", "msd": "MSD"}
+
+
+def schindler2016_published(dataset: str, net: str, epochs: int) -> Published | None:
+    """Schindler et al.'s accuracy (max probability) of a net on a dataset, or ``None`` when unknown.
+
+    Parameters
+    ----------
+    dataset : ``"gtzan"``, ``"ismir2004"``, ``"latin"`` or ``"msd"`` (case ignored); any other
+        dataset has no published figure.
+    net : ``"shallow"`` or ``"deep"``
+    epochs : 100 or 200 (the two training lengths the paper reports)
+
+    Examples
+    --------
+    >>> schindler2016_published("gtzan", "deep", 200).value
+    80.6
+    >>> schindler2016_published("msd", "deep", 200) is None
+    True
+    """
+    row = SCHINDLER2016_ROWS.get(str(dataset).lower())
+    if row is None or (net, epochs) not in SCHINDLER2016_COLUMNS:
+        return None
+    value = row[SCHINDLER2016_COLUMNS.index((net, epochs))]
+    if value is None:
+        return None
+    return Published(value, None, f"Schindler et al. 2016, {net} CNN, {epochs} epochs, "
+                     f"{SCHINDLER2016_DATASETS[str(dataset).lower()]}, {_VIA}",
+                     "accuracy by max probability; the paper's protocol differs (see the report)", decimals=1)
