@@ -83,3 +83,40 @@ def test_plan_lists_every_net_and_split(world):
                         baselines=["mfcc"])
     assert [j["stage"] for j in plan] == ["net", "net", "baseline"]
     assert "3 job(s)" in s16.format_plan(plan)
+
+
+def test_report_of_a_run_has_the_table_and_says_no_published_figure(world, tmp_path):
+    from mirlearn.experiments.report import write_report
+
+    out = tmp_path / "run"
+    _run(world, out, nets=["shallow"])
+    md, html = write_report(out)
+    text = md.read_text()
+    assert "Schindler, Lidy & Rauber" in text and "| Net | Max probability | Majority vote |" in text
+    assert "| shallow |" in text and "| MFCC (baseline) |" in text
+    assert "No published figure for this dataset (synthetic)" in text
+    assert "cross-validation" in text and html.is_file()
+    write_report(out)
+    assert md.read_text() == text  # deterministic
+
+
+def _cell(net, cell, acc, split, dataset="gtzan", method=None):
+    exp = {"paper": "schindler2016", "dataset": dataset, "net": net, "epochs": 200} if method is None else \
+        {"table": "baseline", "dataset": dataset, "method": method, "net": method.lower()}
+    return {"cell": cell, "split": split, "experiment": exp, "metrics": {"accuracy": acc}}
+
+
+def test_table_of_fake_cells_shows_the_published_column_on_gtzan():
+    from mirlearn.experiments.report.schindler import schindler_rows, schindler_table
+
+    cells = [_cell(net, c, a, s) for net in ("deep", "shallow") for s, a in (("0", 0.7), ("1", 0.8))
+             for c in ("output-meanprob", "output-vote", "layer-dense_agg")]
+    cells += [_cell(None, "layer-all_agg", 0.6, s, method="MFCC") for s in ("0", "1")]
+    cells += [_cell("shallow", "layer-all_agg", 0.9, "0")]
+    rows = schindler_rows(cells, epochs=200)
+    header, body = schindler_table(rows["gtzan"])
+    assert header[1:3] == ["Max probability", "Majority vote"]
+    assert [r[0] for r in body] == ["shallow", "deep", "MFCC (baseline)"]
+    assert body[0] == ["shallow", "75.0 ± 5.0", "75.0 ± 5.0", "75.0 ± 5.0 (layer-dense_agg)", "80.8"]
+    assert body[1][4] == "80.6" and body[2][1] == "—" and body[2][3] == "60.0 ± 0.0 (layer-all_agg)"
+    assert schindler_rows(cells, epochs=100)["gtzan"][0].published == 78.1

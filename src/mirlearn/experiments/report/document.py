@@ -22,6 +22,7 @@ from mirlearn.experiments.report.facts import (choose_cell, dataset_blocks, data
                                                per_class_table, settings_of)
 from mirlearn.experiments.report.kinds import EMPTY, GRID, detect_kind
 from mirlearn.experiments.report.run_report import run_blocks
+from mirlearn.experiments.report.schindler import is_schindler_run, schindler_blocks
 from mirlearn.experiments.report.timing import cell_time_rows, duration, stage_words
 from mirlearn.experiments.report.figures import (comparison_points, plot_confusion, plot_layer_accuracy,
                                                  plot_learning_curves, plot_ours_vs_published)
@@ -390,6 +391,8 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> tupl
     rel_fig = target.figures_dir.relative_to(target.root).as_posix()
     if kind not in (GRID, EMPTY):  # run / demo, train, evaluate: one configuration (errors in its notes)
         blocks, csvs, errors = run_blocks(source.root, kind, entries, target.figures_dir, rel_fig), {}, []
+    elif is_schindler_run(run_info(entries)):  # `reproduce schindler2016`: its own tables
+        blocks, csvs = schindler_blocks(source.root, entries, target.figures_dir, rel_fig), {}
     else:
         blocks, csvs = _build_blocks(source.root, entries, target.figures_dir, rel_fig)
     if errors:
