@@ -132,3 +132,78 @@ def test_reproduce_nets_before_the_paper(tiny, tmp_path, monkeypatch, capsys):
                  "--set", "splits.n_splits=1"]) == 0
     text = capsys.readouterr().out
     assert "net=relu-sgd-50" in text and "net=relu-dropout-50" in text and "net=sigmoid-hf-50" not in text
+
+
+# -- schindler2016 ---------------------------------------------------------------------------------
+#: Both CNNs on tiny clips: 40 bands × 40-frame patches (the deep net's smallest), 1 epoch, 1 split.
+TINY_CNN = ["--set", "frames.n_mels=40", "--set", "cnn.patch_frames=40", "--set", "cnn.patch_hop=20",
+            "--set", "training.max_epochs=1", "--set", "training.patches_per_track=2", "--set", "splits.n_splits=1",
+            "--set", "forest.n_estimators=5", "--set", "features.window_seconds=1.0",
+            "--set", "features.hop_seconds=0.5"]
+
+
+@pytest.fixture(scope="module")
+def tiny_gtzan(tmp_path_factory) -> Path:
+    """3 GTZAN genres × 4 clips × 2 s in GTZAN's layout (genre folders, ``<genre>.000NN.wav``)."""
+    from mirlearn.datasets.synthetic import make_synthetic
+
+    root = make_synthetic(tmp_path_factory.mktemp("gtzan") / "mygenres", n_classes=3, clips_per_class=4,
+                          seconds=2.0, seed=5)
+    for genre, folder in zip(("blues", "classical", "rock"), sorted(p for p in root.iterdir() if p.is_dir())):
+        for k, clip in enumerate(sorted(folder.glob("*.wav"))):
+            clip.rename(folder / f"{genre}.{k:05d}.wav")
+        folder.rename(root / genre)
+    return root
+
+
+def test_reproduce_schindler_dry_run_then_both_nets_baseline_report_and_reuse(tiny_gtzan, tmp_path, capsys):
+    out = tmp_path / "s16"
+    args = ["reproduce", "schindler2016", "--data", str(tiny_gtzan), "--out", str(out), "--cache",
+            str(tmp_path / "cache"), "-j", "1", "--no-progress", "--profile", "paper", *TINY_CNN]
+    with pytest.warns(UserWarning, match="GTZAN copy is not complete"):
+        assert main(args + ["--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "plan (schindler2016, 100 epochs, paper profile, 1 split(s) of gtzan)" in text
+    assert "net=shallow" in text and "net=deep" in text and "method=mfcc" in text
+    assert not out.exists()  # a plan is not work
+    with pytest.warns(UserWarning, match="GTZAN copy is not complete"):
+        assert main(args) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert (run["paper"], run["nets"], run["epochs"], run["dataset"]) == ("schindler2016", ["shallow", "deep"],
+                                                                          100, "gtzan")
+    assert run["timings"]["frames_s"] >= 0 and run["profile"] == "paper"
+    for net in ("shallow", "deep"):
+        names = {p.stem for p in (out / "gtzan" / net).rglob("cells/*.json")}
+        assert {"output-meanprob", "output-vote", "layer-dense_agg", "layer-all_frames"} <= names
+    assert len(list((out / "baselines" / "gtzan" / "mfcc").rglob("cells/*.json"))) == 2
+    md = (out / "report.md").read_text()
+    assert "## GTZAN" in md and "| Net | Max probability | Majority vote | Best forest cell |" in md
+    assert re.search(r"^\| shallow \|.*\| 78\.1 \|$", md, re.M) and re.search(r"^\| deep \|.*\| 78\.6 \|$", md, re.M)
+    assert "| MFCC (baseline) |" in md
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("cells/*.json")}
+    capsys.readouterr()
+    with pytest.warns(UserWarning):
+        assert main(args) == 0
+    assert "training CNN" not in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("cells/*.json")} == stamps
+
+
+@pytest.mark.parametrize("extra, named", [
+    (["--nets", "medium"], "--nets medium: no such net; the nets are shallow, deep"),
+    (["--epochs", "150"], "--epochs 150"),
+    (["--ismir2004", "/nonexistent/ismir"], "--ismir2004"),
+    (["--data", "/nonexistent/set"], "/nonexistent/set"),
+])
+def test_reproduce_schindler_checks_before_work(extra, named, tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MIRLEARN_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    data = [] if "--data" in extra else ["--data", str(tiny)]
+    assert main(["reproduce", "schindler2016", *data, "--cache", str(tmp_path / "cache"), *extra]) == 2
+    assert named in _one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_reproduce_sigtia_refuses_epochs(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "sigtia2014", "--data", str(tiny), "--epochs", "100", "--dry-run"]) == 2
+    assert "--epochs is an option of schindler2016" in _one_error_line(capsys)

@@ -12,7 +12,7 @@ from mirlearn.cli import checks, options
 from mirlearn.cli.common import check_common, checked_splits, frame_cache, overrides, start_run, validated
 from mirlearn.errors import MirlearnError
 
-PAPERS = ("sigtia2014",)
+PAPERS = ("sigtia2014", "schindler2016")
 """Papers ``reproduce`` knows."""
 
 SYNTHETIC_GRID = {"n_classes": 4, "clips_per_class": 12, "seconds": 6.0, "seed": 0}
@@ -49,8 +49,10 @@ def reproduce_data(args: argparse.Namespace) -> tuple[str, str, str, bool]:
                         "(the generated synthetic set)")
 
 
-def check_paper_and_nets(args: argparse.Namespace, known: list[str]) -> list[str] | None:
+def check_paper_and_nets(args: argparse.Namespace, known: list[str] | dict[str, list[str]]) -> list[str] | None:
     """The paper and the ``--nets`` keys, checked; returns the nets asked for (None: all).
+
+    ``known``: the nets of the paper, or the nets of each paper (``{paper: [net, ...]}``).
 
     ``--nets`` takes one or more values, so in ``reproduce --nets relu-sgd-50 sigtia2014`` it
     also takes the paper; that paper is given back to the positional argument. Nets may be
@@ -62,6 +64,8 @@ def check_paper_and_nets(args: argparse.Namespace, known: list[str]) -> list[str
         args.paper = nets.pop()
     if args.paper is None:
         checks.fail(f"give the paper to reproduce, one of {', '.join(PAPERS)}: mirlearn reproduce sigtia2014 ...")
+    if isinstance(known, dict):
+        known = known[args.paper]
     if nets is not None:
         if not nets:
             checks.fail(f"--nets: give at least one net; the nets are {', '.join(known)}")
@@ -73,13 +77,20 @@ def check_paper_and_nets(args: argparse.Namespace, known: list[str]) -> list[str
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Reproduce Sigtia & Dixon (2014): Tables 1 and 2 with baselines, as one resumable grid."""
+    """Reproduce a paper: ``sigtia2014`` (Tables 1 and 2 with baselines, as one resumable grid) or
+    ``schindler2016`` (:func:`cmd_reproduce_schindler`)."""
     from mirlearn.config import dump_toml, load_config
     from mirlearn.datasets import load_dataset
+    from mirlearn.experiments import schindler2016
     from mirlearn.experiments import sigtia2014 as grid
 
     t_start = time.perf_counter()
-    check_paper_and_nets(args, [n.key for n in grid.NETS])
+    check_paper_and_nets(args, {"sigtia2014": [n.key for n in grid.NETS], "schindler2016": list(schindler2016.NETS)})
+    if args.paper == "schindler2016":
+        return cmd_reproduce_schindler(args)
+    if args.epochs is not None:
+        checks.fail("--epochs is an option of schindler2016 (sigtia2014's nets train for their configs' epochs; "
+                    "--set training.max_epochs=N changes them)")
     data, kind, name, generated = reproduce_data(args)
     check_common(args, dataset_kind=False)
     if args.ismir2004:
@@ -165,6 +176,98 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return _write_report(run_dir)
 
 
+def _dataset_kind(data: str, kind: str) -> str:
+    """The layout ``load_dataset`` reads ``data`` as: ``kind``, or for ``auto`` the one it detects."""
+    if kind != "auto":
+        return kind
+    from mirlearn.datasets import _looks_like_gtzan
+
+    p = Path(data)
+    if p.is_file() and p.suffix.lower() == ".csv":
+        return "manifest"
+    return "gtzan" if _looks_like_gtzan(p) else "folder"
+
+
+def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
+    """Reproduce Schindler, Lidy & Rauber (2016): the shallow and deep CNNs and the MFCC baseline
+    on every split of the user's data, beside the published accuracies where the data is GTZAN."""
+    from mirlearn.config import dump_toml
+    from mirlearn.datasets import load_dataset
+    from mirlearn.experiments import schindler2016 as s16
+
+    t_start = time.perf_counter()
+    nets = s16.check_nets(args.nets)
+    epochs = s16.check_epochs(100 if args.epochs is None else args.epochs)
+    if args.ismir2004:
+        checks.fail("--ismir2004 is sigtia2014's Table 2; for schindler2016 give the data set as --data DIR")
+    data, kind, name, generated = reproduce_data(args)
+    if not generated and _dataset_kind(data, kind) == "gtzan":
+        name = "gtzan"  # told by the loader's layout, so the paper's GTZAN figures apply
+    check_common(args, dataset_kind=False)
+    run_dir = Path(args.out) if args.out else Path("runs") / f"schindler2016-{name}-{args.profile}-{epochs}"
+    checks.check_out_dir(run_dir, "--out" if args.out else "run directory", run_folder=True)
+    user = overrides(args.set)
+    cfgs = {net: validated(s16.net_config(net, epochs, args.profile, user)) for net in nets}
+    bcfg = validated(s16.baseline_config(args.profile, user))
+    base = cfgs[nets[0]]
+
+    if generated:
+        from mirlearn.datasets.synthetic import make_synthetic
+
+        make_synthetic(data, **SYNTHETIC_GRID)
+    tracks, stored = load_dataset(data, kind)
+    checked_splits(args.splits, base, tracks, stored, warn=False)
+    cache = frame_cache(args)
+
+    def frames_of(settings):
+        from mirlearn.features.cache import extract_frames
+
+        return extract_frames(tracks, settings, cache_dir=cache, n_jobs=args.jobs, skip_bad=args.skip_bad,
+                              progress=not args.no_progress)
+
+    from mirlearn.pipeline import check_frames_fit
+
+    t0 = time.perf_counter()
+    frames = frames_of(base.frames)  # both nets read the same log-mel rows (their configs' [frames] agree)
+    stage_times = {"frames_s": time.perf_counter() - t0}
+    for cfg in cfgs.values():
+        check_frames_fit(cfg, frames)
+    splits = checked_splits(args.splits, base, frames.tracks, stored)
+    inputs = s16.Inputs(name, frames, splits)
+    baselines = [] if args.no_baselines else ["mfcc"]
+    plan = s16.plan_run(inputs, nets=nets, epochs=epochs, profile=args.profile, user=user, baselines=baselines)
+    print(f"plan (schindler2016, {epochs} epochs, {args.profile} profile, {len(splits)} split(s) of {name}):")
+    print(s16.format_plan(plan))
+    for r in s16.PROFILES[args.profile]:
+        print(f"  reduction: {r.describe()}")
+    if args.dry_run:
+        return 0
+
+    from mirlearn.datasets.splits import save_splits
+    from mirlearn.experiments.layout import RunLayout
+    from mirlearn.io import atomic_write_json
+    from mirlearn.pipeline import check_reusable
+
+    for net, cfg in cfgs.items():  # nets of other inputs in --out stop the command before anything is written
+        check_reusable(cfg, frames, splits, RunLayout(run_dir), name, net)
+    start_run(run_dir, dump_toml(base), {"paper": "schindler2016", "profile": args.profile, "epochs": epochs,
+                                         "data": str(Path(data).resolve()), "dataset": kind})
+    save_splits(splits, run_dir / "splits.json")
+    run = s16.reproduce(inputs=inputs, out=run_dir, nets=nets, epochs=epochs, profile=args.profile, user=user,
+                        baselines=baselines, frame_source=lambda _kind: frames_of(s16.baseline_frame_settings(bcfg)),
+                        device=args.device, progress=not args.no_progress,
+                        model_info={"data": str(Path(data).resolve()), "dataset": kind,
+                                    "splits_file": str((run_dir / "splits.json").resolve())})
+    run["timings"].update(stage_times)
+    atomic_write_json(run_dir / "run.json", run)
+    from mirlearn.progress import format_seconds
+
+    print(f"\nreproduce schindler2016: {len(nets)} net(s) and {len(baselines)} baseline(s) on {len(splits)} "
+          f"split(s) of {name}, {epochs} epochs, {args.profile} profile: done in "
+          f"{format_seconds(time.perf_counter() - t_start)}")
+    return _write_report(run_dir)
+
+
 def _write_report(run_dir: Path) -> int:
     """Write the report and say where it is; its tables are in the files, not on stdout."""
     from mirlearn.experiments.report import write_report
@@ -188,14 +291,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``reproduce`` and ``report`` to the subcommands."""
-    rp = options.add_command(sub, "reproduce", help="reproduce Sigtia & Dixon 2014: Tables 1 and 2, baselines, report",
+    rp = options.add_command(sub, "reproduce", help="reproduce a paper (sigtia2014, schindler2016): nets, baselines, "
+                             "report",
                              description="Reproduce Sigtia & Dixon (2014): every net of Tables 1 and 2 and the "
-                             "MFCC/PMSC baselines as one resumable grid, then report.md and report.html.",
+                             "MFCC/PMSC baselines as one resumable grid; or Schindler, Lidy & Rauber (2016): the "
+                             "shallow and deep CNNs and the MFCC baseline on your data, beside the published "
+                             "accuracies. Then report.md and report.html.",
                              example="mirlearn reproduce sigtia2014 --gtzan ~/data/gtzan --ismir2004 ~/data/ismir2004 "
-                             "--dry-run\nmirlearn reproduce sigtia2014 --dataset synthetic")
+                             "--dry-run\nmirlearn reproduce sigtia2014 --dataset synthetic\n"
+                             "mirlearn reproduce schindler2016 --data ~/data/gtzan --epochs 200 --profile paper")
     # Optional for argparse only: check_paper_and_nets requires it (and takes it back from --nets).
     rp.add_argument("paper", nargs="?", choices=list(PAPERS), default=None,
-                    help="the paper to reproduce: sigtia2014")
+                    help="the paper to reproduce: sigtia2014 or schindler2016")
     g = rp.add_argument_group("data")
     options.add_data(g, required=False, help="dataset folder or CSV manifest for Table 1 (default: none; "  # type: ignore[arg-type]
                      "give --data, --gtzan or --dataset synthetic)")
@@ -214,13 +321,19 @@ def register(sub: Any) -> None:
                       help="paper: every setting as published; quick: named reductions (default: %(default)s)")
     grid.add_argument("--nets", nargs="+", metavar="NET", default=None,
                       help="only these nets (several values or comma-separated), e.g. relu-dropout-500; "
-                      "the six are relu-sgd-50/500, relu-dropout-50/500, sigmoid-hf-50/500 (default: all six)")
-    grid.add_argument("--no-baselines", action="store_true", help="skip MFCC and PMSC (default: off)")
+                      "sigtia2014's six are relu-sgd-50/500, relu-dropout-50/500, sigmoid-hf-50/500; "
+                      "schindler2016's are shallow and deep (default: all of the paper's)")
+    grid.add_argument("--epochs", type=int, default=None, metavar="{100,200}",
+                      help="schindler2016: train each CNN for up to 100 or 200 epochs, the paper's two lengths "
+                      "(default: 100)")
+    grid.add_argument("--no-baselines", action="store_true", help="skip the baselines: MFCC and PMSC (sigtia2014), "
+                      "MFCC (schindler2016) (default: off)")
     options.add_set(grid, help="override a config key for every net and baseline (TOML value syntax; "  # type: ignore[arg-type]
                     "repeatable; default: none)")
     grid.add_argument("--dry-run", action="store_true",
                       help="print the plan and a time estimate, write nothing to the run folder (default: off)")
-    options.add_out(rp, help="run folder (default: runs/sigtia2014-<data>-<profile>)")
+    options.add_out(rp, help="run folder (default: runs/sigtia2014-<data>-<profile>, "
+                    "runs/schindler2016-<data>-<profile>-<epochs>)")
     options.add_execution(rp)
     rp.set_defaults(func=cmd_reproduce)
 
