@@ -5,7 +5,7 @@ one JSON per result cell, the nets' training logs, ``results.json`` or ``run.jso
 ``splits.json``, ``config.toml`` and ``environment.json`` — never a model, so a report can be
 rebuilt at any time, also from a copied or half-finished run. Which command wrote the folder is
 told from its files (:func:`~mirlearn.experiments.report.kinds.detect_kind`): the grid of
-``mirlearn reproduce sigtia2014`` gets the paper's tables; a ``run`` / ``demo``, ``train`` or
+``mirlearn reproduce sigtia2014`` gets the paper's tables, one of ``reproduce schindler2016`` its own; a ``run`` / ``demo``, ``train`` or
 ``evaluate`` folder gets the report of one configuration. :func:`write_report` adds::
 
     RUN/report.md  RUN/report.html  RUN/figures/confusion_best.png  RUN/figures/learning_curves.png
@@ -20,6 +20,8 @@ The command line is ``mirlearn report RUN``. Modules, from the bottom up:
 - :mod:`~mirlearn.experiments.report.kinds`: which command wrote a folder;
 - :mod:`~mirlearn.experiments.report.tables`: Table 1, Table 2, as Markdown and CSV;
 - :mod:`~mirlearn.experiments.report.figures`: the PNG figures;
+- :mod:`~mirlearn.experiments.report.schindler`: a ``reproduce schindler2016`` run (each CNN's own
+  output and best forest cell beside the paper's accuracy);
 - :mod:`~mirlearn.experiments.report.render`: blocks → Markdown and self-contained HTML;
 - :mod:`~mirlearn.experiments.report.run_report`: the report of a run / demo, train or evaluate folder;
 - :mod:`~mirlearn.experiments.report.document`: the grid's sections, :func:`write_report`.
