@@ -32,9 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mirlearn.errors import ConfigError, MirlearnError, TrainingError
+from mirlearn.errors import ConfigError, MirlearnError
 from mirlearn.nn.patches import BandStandardizer, PatchGrid, check_offsets, even_patches, gather, random_patches
 from mirlearn.nn.train.checkpoint import data_fingerprint
+from mirlearn.nn.train.epoch import EpochLoss, lend_generator
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
 from mirlearn.nn.train.seeds import derive_seed
 
@@ -198,45 +199,24 @@ class PatchEpochs:
         model.train()
         grid, order = self.epoch_grid(epoch)
         labels = self.y[grid.track]
-        holders = [m for m in model.modules() if "generator" in vars(m)]
-        previous = [m.generator for m in holders]
-        for m in holders:
-            m.generator = self.generator
         bs = int(self.config.batch_size)
         n_batches = -(-len(order) // bs)
-        on_cpu = self.device.type == "cpu"
-        losses = None if on_cpu else torch.empty(n_batches, dtype=torch.float32, device=self.device)
-        total = 0.0
+        epoch_loss = EpochLoss(n_batches, self.device, epoch)
         opt = self.optimizer
-        try:
+        with lend_generator(model, self.generator):
             for b in range(n_batches):
                 # Sorted within the batch: a memmap is read front to back; the mean loss of a
                 # batch does not depend on the order of its patches.
                 idx = np.sort(order[b * bs:(b + 1) * bs])
-                xb = _to_device(gather(self.X, grid, idx, self.patch_frames, self.standardizer, out=self._buffer), self.device)
+                xb = _to_device(gather(self.X, grid, idx, self.patch_frames, self.standardizer, out=self._buffer),
+                                self.device)
                 yb = torch.from_numpy(labels[idx]).to(self.device)
                 loss = F.cross_entropy(model(xb), yb)
-                if on_cpu:
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        # Before the step: the weights in memory stay finite, the checkpoint untouched.
-                        raise TrainingError(f"non-finite training loss ({value}) at epoch {epoch}, batch {b + 1} of {n_batches}")
-                    total += value * len(idx)
-                else:
-                    losses[b] = loss.detach() * len(idx)
+                epoch_loss.add(b, loss, len(idx))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-        finally:
-            for m, g in zip(holders, previous):
-                m.generator = g
-        if losses is not None:
-            losses = losses.cpu().double()
-            bad = (~torch.isfinite(losses)).nonzero()
-            if len(bad):
-                raise TrainingError(f"non-finite training loss at epoch {epoch}, batch {int(bad[0]) + 1} of {n_batches}")
-            total = float(losses.sum())
-        return total / len(order)
+        return epoch_loss.mean(len(order))
 
     def validate(self, model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Mean cross-entropy (nats per patch) and patch accuracy over the validation patches."""

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from mirlearn.errors import ConfigError, TrainingError
+from mirlearn.errors import ConfigError
 from mirlearn.nn.data import FrameBatches, check_frames
 from mirlearn.nn.train.checkpoint import data_fingerprint
+from mirlearn.nn.train.epoch import EpochLoss, lend_generator
 from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
 from mirlearn.nn.train.seeds import derive_seed
@@ -150,16 +151,9 @@ class SGDEpochs:
         device = torch.device(config.device)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(derive_seed(config.seed, 1))
-        self._check_each_batch = device.type == "cpu"
 
     def run_epoch(self, model: nn.Module, epoch: int) -> float:
         model.train()
-        # Every (sub)module that draws dropout masks from a ``generator`` attribute (an MLP,
-        # also when wrapped, e.g. in a FeatureNet) draws them from ours for the epoch.
-        holders = [m for m in model.modules() if "generator" in vars(m)]
-        previous = [m.generator for m in holders]
-        for m in holders:
-            m.generator = self.generator
         kind = self.config.loss
         group = self.optimizer.param_groups[0]
         params = [p for p in group["params"] if p.requires_grad]
@@ -168,39 +162,19 @@ class SGDEpochs:
         # then (autograd.grad does not retain it), so no saved tensor is invalidated.
         data = [p.detach() for p in params]
         neg_lr = -float(group["lr"])
-        n_batches = len(self.batches)
-        on_cpu = self._check_each_batch
-        total = 0.0  # sum over frames of the loss, float64 (CPU)
-        # Elsewhere per-batch losses stay on the device: reading each one would stall a GPU's
-        # pipeline, so there the finiteness check runs once per epoch instead.
-        losses = None if on_cpu else torch.empty(n_batches, dtype=torch.float32, device=self.config.device)
+        epoch_loss = EpochLoss(len(self.batches), self.config.device, epoch)
         grad = torch.autograd.grad
         add_ = torch._foreach_add_
-        try:
+        # Every (sub)module that draws dropout masks from a ``generator`` attribute (an MLP,
+        # also when wrapped, e.g. in a FeatureNet) draws them from ours for the epoch.
+        with lend_generator(model, self.generator):
             for b, (xb, yb) in enumerate(self.batches.epoch(epoch)):
                 loss = loss_fn(model(xb), yb, kind)
-                if on_cpu:
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        # Raised before the update: the in-memory weights stay finite and
-                        # the last checkpoint on disk is untouched.
-                        raise TrainingError(f"non-finite training loss ({value}) at epoch {epoch}, batch {b + 1} of {n_batches}")
-                    total += value * len(yb)
-                else:
-                    losses[b] = loss.detach() * len(yb)
+                epoch_loss.add(b, loss, len(yb))
                 # The gradients straight from autograd (no .grad accumulation, no zeroing):
                 # the same values backward() would leave in .grad.
                 add_(data, grad(loss, params), alpha=neg_lr)
-        finally:
-            for m, g in zip(holders, previous):
-                m.generator = g
-        if losses is not None:
-            losses = losses.cpu().double()
-            bad = (~torch.isfinite(losses)).nonzero()
-            if len(bad):
-                raise TrainingError(f"non-finite training loss at epoch {epoch}, batch {int(bad[0]) + 1} of {n_batches}")
-            total = float(losses.sum())
-        return total / self.batches.n
+        return epoch_loss.mean(self.batches.n)
 
     def validate(self, model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return evaluate(model, X, y, self.config.loss, self.config.eval_batch_size)

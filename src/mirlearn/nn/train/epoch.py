@@ -1,0 +1,72 @@
+"""What every epoch runner does around its batches: lend the dropout generator, sum the loss.
+
+Both runners of minibatches (:mod:`~mirlearn.nn.train.sgd` for frames,
+:mod:`~mirlearn.nn.train.patches` for CNN patches) use these, so that seeding and the check for
+a non-finite loss behave the same in both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from mirlearn.errors import TrainingError
+
+__all__ = ["lend_generator", "EpochLoss"]
+
+
+@contextlib.contextmanager
+def lend_generator(model: nn.Module, generator: torch.Generator) -> Iterator[None]:
+    """Every module of ``model`` with a ``generator`` attribute (dropout) draws from
+    ``generator`` inside the block; their own generators are put back afterwards."""
+    holders = [m for m in model.modules() if "generator" in vars(m)]
+    previous = [m.generator for m in holders]
+    for m in holders:
+        m.generator = generator
+    try:
+        yield
+    finally:
+        for m, g in zip(holders, previous):
+            m.generator = g
+
+
+class EpochLoss:
+    """The sum over rows of an epoch's training loss, checked for non-finite values.
+
+    On the CPU each batch's loss is read at once and a non-finite one raises before the
+    optimiser step (the weights in memory stay finite, the last checkpoint untouched).
+    Elsewhere reading each loss would stall the device's pipeline, so the losses stay there
+    and are checked once, at :meth:`mean`.
+    """
+
+    def __init__(self, n_batches: int, device: torch.device | str, epoch: int) -> None:
+        self.n_batches, self.epoch = int(n_batches), int(epoch)
+        self.on_cpu = torch.device(device).type == "cpu"
+        self.total = 0.0  # float64 sum over rows (CPU)
+        self.losses = None if self.on_cpu else torch.empty(self.n_batches, dtype=torch.float32, device=device)
+
+    def add(self, b: int, loss: torch.Tensor, n_rows: int) -> None:
+        """Record batch ``b``'s mean loss over its ``n_rows`` rows (call before the step)."""
+        if self.on_cpu:
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingError(f"non-finite training loss ({value}) at epoch {self.epoch}, "
+                                    f"batch {b + 1} of {self.n_batches}")
+            self.total += value * n_rows
+        else:
+            self.losses[b] = loss.detach() * n_rows
+
+    def mean(self, n_rows: int) -> float:
+        """The epoch's mean loss per row over ``n_rows`` rows."""
+        if self.losses is not None:
+            losses = self.losses.cpu().double()
+            bad = (~torch.isfinite(losses)).nonzero()
+            if len(bad):
+                raise TrainingError(f"non-finite training loss at epoch {self.epoch}, batch {int(bad[0]) + 1} "
+                                    f"of {self.n_batches}")
+            self.total = float(losses.sum())
+        return self.total / n_rows
