@@ -18,7 +18,7 @@ The pipeline (:mod:`mirlearn.pipeline`) only ever talks to this protocol.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -27,7 +27,7 @@ from mirlearn.errors import MirlearnError
 from mirlearn.features.frameset import FrameSet
 from mirlearn.learners.layers import LayerSpec, select_layers
 
-__all__ = ["Learner", "row_batches", "sample_rows"]
+__all__ = ["Learner", "feature_matrix", "row_batches", "sample_rows"]
 
 #: Constructor arguments that place or display a run but never change what is learned: they
 #: are not saved with a learner and not part of its input fingerprint.
@@ -101,6 +101,28 @@ class Learner(BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
             raise MirlearnError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
+
+
+def feature_matrix(n_rows: int, dim: int, fill: Callable[[np.ndarray], None],
+                   out: str | Path | None = None) -> np.ndarray:
+    """A float32 ``(n_rows, dim)`` feature matrix filled by ``fill(Y)``: in RAM, or when ``out``
+    is given written to that file (``.npy``: NumPy format; else raw float32) atomically and
+    returned as a read-only memory map (all-layer features of GTZAN are ≈ 7.7 GB)."""
+    if out is None:
+        Y = np.empty((n_rows, dim), dtype=np.float32)
+        fill(Y)
+        return Y
+    from mirlearn.io import atomic_path
+
+    out = Path(out)
+    npy = out.suffix == ".npy"
+    with atomic_path(out) as tmp:
+        Y = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n_rows, dim)) if npy \
+            else np.memmap(tmp, dtype=np.float32, mode="w+", shape=(n_rows, dim))
+        fill(Y)
+        Y.flush()
+        del Y
+    return np.load(out, mmap_mode="r") if npy else np.memmap(out, dtype=np.float32, mode="r", shape=(n_rows, dim))
 
 
 def row_batches(X: np.ndarray, batch_size: int) -> Iterator[tuple[int, Any]]:

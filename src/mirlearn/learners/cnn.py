@@ -26,7 +26,7 @@ import numpy as np
 from mirlearn.errors import MirlearnError
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.timebase import TimeBase
-from mirlearn.learners.base import Learner
+from mirlearn.learners.base import Learner, feature_matrix
 from mirlearn.learners.layers import LayerSpec
 
 __all__ = ["CNNLearner", "patch_time_base"]
@@ -231,23 +231,11 @@ class CNNLearner(Learner):
         widths = self.feature_layers_
         dim = int(sum(widths[name] for name in sel))
         grid = self._grid(frames)
-        n = len(grid)
-        kwargs = dict(batch_size=batch_size, device=self.device or "cpu")
-        if out is not None:
-            from mirlearn.io import atomic_path
-
-            out = Path(out)
-            with atomic_path(out) as tmp:
-                Y = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim)) \
-                    if out.suffix == ".npy" else np.memmap(tmp, dtype=np.float32, mode="w+", shape=(n, dim))
-                patch_features(self.net_, frames.X, grid, self.standardizer_, self.patch_frames, sel, out=Y, **kwargs)
-                Y.flush()
-                del Y
-            Y = np.load(out, mmap_mode="r") if out.suffix == ".npy" else \
-                np.memmap(out, dtype=np.float32, mode="r", shape=(n, dim))
-        else:
-            Y = patch_features(self.net_, frames.X, grid, self.standardizer_, self.patch_frames, sel, **kwargs)
-        return self._patch_frameset(frames, grid, np.asarray(Y) if out is None else Y)
+        device = self.device or "cpu"
+        Y = feature_matrix(len(grid), dim, lambda Y: patch_features(
+            self.net_, frames.X, grid, self.standardizer_, self.patch_frames, sel, out=Y, batch_size=batch_size,
+            device=device), out)
+        return self._patch_frameset(frames, grid, Y)
 
     def predict_proba(self, frames: FrameSet, batch_size: int = 256) -> np.ndarray:
         """The CNN's own class probabilities per patch, ``(n_patches, n_classes)``; the patches

@@ -17,7 +17,7 @@ import numpy as np
 
 from mirlearn.errors import MirlearnError
 from mirlearn.features.frameset import FrameSet
-from mirlearn.learners.base import Learner, row_batches, sample_rows
+from mirlearn.learners.base import Learner, feature_matrix, row_batches, sample_rows
 from mirlearn.learners.layers import LayerSpec
 
 __all__ = ["MLPLearner"]
@@ -203,22 +203,7 @@ class MLPLearner(Learner):
         self._check_fitted()
         sel = tuple(int(n) for n in self.select(layers))
         dim = int(sum(self.widths_[k - 1] for k in sel))
-        n = len(frames.X)
-        if out is not None:
-            from mirlearn.io import atomic_path
-
-            out = Path(out)
-            with atomic_path(out) as tmp:
-                Y = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim)) \
-                    if out.suffix == ".npy" else np.memmap(tmp, dtype=np.float32, mode="w+", shape=(n, dim))
-                self._fill(frames.X, Y, sel, batch_size)
-                Y.flush()
-                del Y
-            Y = np.load(out, mmap_mode="r") if out.suffix == ".npy" else \
-                np.memmap(out, dtype=np.float32, mode="r", shape=(n, dim))
-        else:
-            Y = np.empty((n, dim), dtype=np.float32)
-            self._fill(frames.X, Y, sel, batch_size)
+        Y = feature_matrix(len(frames.X), dim, lambda Y: self._fill(frames.X, Y, sel, batch_size), out)
         return frames.with_rows(Y, kind="features")
 
     def _fill(self, X: np.ndarray, Y: np.ndarray, layers: tuple[int, ...], batch_size: int) -> None:

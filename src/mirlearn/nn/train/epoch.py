@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import torch
 from torch import nn
 
 from mirlearn.errors import TrainingError
 
-__all__ = ["lend_generator", "EpochLoss"]
+__all__ = ["lend_generator", "EpochLoss", "OptimizerRunner"]
 
 
 @contextlib.contextmanager
@@ -70,3 +70,21 @@ class EpochLoss:
                                     f"of {self.n_batches}")
             self.total = float(losses.sum())
         return self.total / n_rows
+
+
+class OptimizerRunner:
+    """What a runner with one torch optimiser (``self.optimizer``) and one dropout generator
+    (``self.generator``) saves in a checkpoint and logs per epoch."""
+
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"lr": self.optimizer.param_groups[0]["lr"]}

@@ -35,7 +35,7 @@ from torch import nn
 from mirlearn.errors import ConfigError, MirlearnError
 from mirlearn.nn.patches import BandStandardizer, PatchGrid, check_offsets, even_patches, gather, random_patches
 from mirlearn.nn.train.checkpoint import data_fingerprint
-from mirlearn.nn.train.epoch import EpochLoss, lend_generator
+from mirlearn.nn.train.epoch import EpochLoss, OptimizerRunner, lend_generator
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
 from mirlearn.nn.train.seeds import derive_seed
 
@@ -151,7 +151,7 @@ def _to_device(xb: np.ndarray, device: torch.device) -> torch.Tensor:
     return t if device.type == "cpu" else t.to(device)
 
 
-class PatchEpochs:
+class PatchEpochs(OptimizerRunner):
     """Epoch runner: random patches of every training track, shuffled minibatch steps.
 
     Parameters
@@ -231,15 +231,6 @@ class PatchEpochs:
             correct += int((logits.argmax(1) == yb).sum())
         return probs_loss / n, correct / n
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-
-    def log_fields(self) -> dict[str, Any]:
-        return {"lr": self.optimizer.param_groups[0]["lr"]}
 
 
 def _logits_batches(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardizer: BandStandardizer | None,

@@ -27,7 +27,7 @@ from torch import nn
 from mirlearn.errors import ConfigError
 from mirlearn.nn.data import FrameBatches, check_frames
 from mirlearn.nn.train.checkpoint import data_fingerprint
-from mirlearn.nn.train.epoch import EpochLoss, lend_generator
+from mirlearn.nn.train.epoch import EpochLoss, OptimizerRunner, lend_generator
 from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
 from mirlearn.nn.train.seeds import derive_seed
@@ -123,7 +123,7 @@ class TrainConfig:
         return cls(**d)
 
 
-class SGDEpochs:
+class SGDEpochs(OptimizerRunner):
     """Epoch runner: one pass of minibatch SGD over (a sample of) the training frames.
 
     Parameters
@@ -179,15 +179,6 @@ class SGDEpochs:
     def validate(self, model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return evaluate(model, X, y, self.config.loss, self.config.eval_batch_size)
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-
-    def log_fields(self) -> dict[str, Any]:
-        return {"lr": self.optimizer.param_groups[0]["lr"]}
 
 
 def io_dims(model: nn.Module) -> tuple[int | None, int | None]:
