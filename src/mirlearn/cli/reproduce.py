@@ -141,10 +141,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         tables["ismir2004"] = iframes.tracks
     baselines = [] if args.no_baselines else ["mfcc", "pmsc"]
     plan = grid.plan_grid(inputs, profile=args.profile, nets=nets, user=user, ismir=ismir, baselines=baselines)
-    print(f"plan ({args.profile} profile, {len(splits)} split(s)):")
-    print(grid.format_plan(plan))
-    for r in grid.PROFILES[args.profile]:
-        print(f"  reduction: {r.describe()}")
+    _print_plan(f"plan ({args.profile} profile, {len(splits)} split(s)):", grid.format_plan(plan),
+                grid.PROFILES[args.profile])
     if args.dry_run:
         return 0
 
@@ -236,10 +234,8 @@ def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
     inputs = s16.Inputs(name, frames, splits)
     baselines = [] if args.no_baselines else ["mfcc"]
     plan = s16.plan_run(inputs, nets=nets, epochs=epochs, profile=args.profile, user=user, baselines=baselines)
-    print(f"plan (schindler2016, {epochs} epochs, {args.profile} profile, {len(splits)} split(s) of {name}):")
-    print(s16.format_plan(plan))
-    for r in s16.PROFILES[args.profile]:
-        print(f"  reduction: {r.describe()}")
+    _print_plan(f"plan (schindler2016, {epochs} epochs, {args.profile} profile, {len(splits)} split(s) of {name}):",
+                s16.format_plan(plan), s16.PROFILES[args.profile])
     if args.dry_run:
         return 0
 
@@ -266,6 +262,14 @@ def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
           f"split(s) of {name}, {epochs} epochs, {args.profile} profile: done in "
           f"{format_seconds(time.perf_counter() - t_start)}")
     return _write_report(run_dir)
+
+
+def _print_plan(title: str, plan_text: str, reductions: Any) -> None:
+    """The plan of a grid, then every reduction its profile applies."""
+    print(title)
+    print(plan_text)
+    for r in reductions:
+        print(f"  reduction: {r.describe()}")
 
 
 def _write_report(run_dir: Path) -> int:
