@@ -17,7 +17,8 @@ the frame cache), for ``schindler-deep`` (the issue's "deep CNN"), ``schindler-s
    training loop's matmul context — against the *plain* loop a user writes: a
    ``torch.utils.data.Dataset`` whose ``__getitem__`` slices a random patch of its track out of
    the numpy array and standardises it per band, a ``DataLoader`` (batch 32, shuffle,
-   ``num_workers=0``), the same :class:`~mirlearn.nn.cnn.PatchCNN`, ``torch.optim.Adam``, the
+   ``num_workers=0``), the same net written plainly (:class:`TextbookCNN`: ZeroPad2d → Conv2d →
+   activation → MaxPool2d blocks, NCHW, the same weights), ``torch.optim.Adam``, the
    same number of patches per epoch. Both alternate epoch by epoch (order swapped each repeat)
    after a one-step warm-up each; medians of wall-clock seconds (process CPU seconds in the note);
 3. achieved GFLOP/s = patches/s × :func:`train_flops` (3 × the forward FLOPs counted from the
@@ -133,6 +134,44 @@ def _net(arch: str, seed: int = 0) -> nn.Module:
     return PatchCNN(arch, a.n_bands, a.n_frames, N_CLASSES, seed=seed)
 
 
+class TextbookCNN(nn.Module):
+    """The net as a user writes it from the published layers: per block ``ZeroPad2d`` →
+    ``Conv2d`` → [``BatchNorm2d``] → activation → ``MaxPool2d`` in an ``nn.Sequential``, NCHW,
+    pipelines concatenated, dropout, dense, output. Built from a :class:`PatchCNN` and holding a
+    copy of its weights, so it computes the same function (the plain loop's model)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        acts = {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(net.leaky_slope), "elu": nn.ELU(),
+                "selu": nn.SELU(), "sigmoid": nn.Sigmoid()}
+        self.pipelines = nn.ModuleList()
+        for (_, blocks), seq in zip(net.arch.pipelines, net.pipelines.values()):
+            layers: list[nn.Module] = []
+            for blk, block in zip(blocks, seq):
+                conv = nn.Conv2d(block.conv.in_channels, blk.filters, blk.kernel, bias=block.conv.bias is not None)
+                conv.load_state_dict(block.conv.state_dict())
+                layers += [nn.ZeroPad2d(block.same_pad), conv]
+                if isinstance(block.bn, nn.BatchNorm2d):
+                    bn = nn.BatchNorm2d(blk.filters)
+                    bn.load_state_dict(block.bn.state_dict())
+                    layers.append(bn)
+                layers += [acts[net.activation], nn.MaxPool2d(blk.pool)]
+            self.pipelines.append(nn.Sequential(*layers))
+        self.drop_flat = nn.Dropout(net.dropout if net.arch.dropout_at == "flat" else 0.0)
+        self.dense = None
+        if net.dense is not None:
+            self.dense = nn.Sequential(nn.Linear(net.dense.in_features, net.dense.out_features), acts[net.activation],
+                                       nn.Dropout(net.dropout if net.arch.dropout_at == "dense" else 0.0))
+            self.dense[0].load_state_dict(net.dense.state_dict())
+        self.out = nn.Linear(net.out.in_features, net.out.out_features)
+        self.out.load_state_dict(net.out.state_dict())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.unsqueeze(1) if x.dim() == 3 else x
+        h = self.drop_flat(torch.cat([seq(x).flatten(1) for seq in self.pipelines], dim=1))
+        return self.out(self.dense(h) if self.dense is not None else h)
+
+
 def _bands(arch: str) -> int:
     from mirlearn.nn.cnn import ARCHITECTURES
 
@@ -193,8 +232,8 @@ def ours(arch: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, std: Any,
 
     opts = opts or Options()
     net = model if model is not None else _net(arch)
-    if opts.channels_last and hasattr(net, "to_channels_last"):
-        net.to_channels_last()  # weights and inputs, as train_patches does on the CPU
+    if opts.channels_last and hasattr(net, "to_cpu_layout"):
+        net.to_cpu_layout()  # weights and inputs, as train_patches does on the CPU
     elif opts.channels_last:
         net = net.to(memory_format=torch.channels_last)
     P = net.n_frames  # a compiled module forwards attributes to the original
@@ -240,9 +279,11 @@ class RandomPatches(torch.utils.data.Dataset):
 
 def plain(arch: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, std: Any, tracks: int,
           per_track: int, batch: int = 32) -> Trainer:
-    """The plain loop: ``Dataset`` + ``DataLoader`` (shuffle, no workers), the same net, Adam."""
-    net = _net(arch)
-    ds = RandomPatches(X, offsets[:tracks + 1], y[:tracks], net.n_frames, std.mean_, std.std_, per_track)
+    """The plain loop: ``Dataset`` + ``DataLoader`` (shuffle, no workers), the same net written
+    plainly (:class:`TextbookCNN`, same initial weights), Adam."""
+    base = _net(arch)
+    net = TextbookCNN(base)
+    ds = RandomPatches(X, offsets[:tracks + 1], y[:tracks], base.n_frames, std.mean_, std.std_, per_track)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, num_workers=0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 

@@ -100,3 +100,25 @@ def test_memory_child_reports_peaks(tmp_path):
         torch.set_num_threads(threads)  # the child sets 1 for itself
     assert r["n"] == 20 and r["frame_bytes"] == 20 * 90 * 40 * 4
     assert r["peak_anon"] >= r["floor_anon"] > 0 and r["seconds"] > 0
+
+
+@pytest.mark.parametrize("arch,size,kw", [("schindler-deep", (40, 40), {}), ("schindler-shallow", (40, 40), {}),
+                                          ("parallel-dcase2016", (16, 16), {}),
+                                          ("mirex2015", (16, 20), {"batch_norm": True, "activation": "elu"})])
+def test_textbook_net_is_the_same_function_as_ours(arch, size, kw):
+    # The plain loop's net (conv → activation → pool, written as a user would) against ours
+    # (pool before the activation, CPU layout): same logits and gradients from the same weights.
+    torch.manual_seed(0)
+    x, y = torch.randn(4, *size), torch.tensor([0, 1, 2, 0])
+    ours = PatchCNN(arch, *size, n_classes=3, seed=2, dropout=0.0, **kw).to_cpu_layout()
+    book = bench_cnn.TextbookCNN(ours)
+    ours.train(), book.train()  # batch norm on batch statistics in both
+    torch.testing.assert_close(ours(x), book(x), rtol=1e-4, atol=1e-5)
+    for net in (ours, book):
+        net.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+    g_ours = [p.grad for p in ours.parameters()]
+    g_book = [p.grad for p in book.parameters()]
+    assert len(g_ours) == len(g_book)
+    for a, b in zip(g_ours, g_book):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)

@@ -125,3 +125,45 @@ def test_dropout_uses_the_models_generator_and_is_off_in_eval():
     assert torch.equal(net(x), y1)
     net.eval()
     assert torch.equal(net(x), net(x))
+
+
+def _grads(net, x, y):
+    net.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    return {k: p.grad.clone() for k, p in net.named_parameters()}
+
+
+@pytest.mark.parametrize("name,size", [("schindler-deep", (40, 40)), ("schindler-shallow", (40, 40)),
+                                       ("parallel-dcase2016", (16, 16)), ("mirex2015", (16, 20)),
+                                       ("choi2017", (96, 1280))])
+def test_cpu_layout_computes_the_same_function(name, size):
+    # Channels-last and the transposed spectral pipeline change how, not what: same logits,
+    # features and gradients (to float32 rounding), same weights' shapes in the state dict.
+    torch.manual_seed(0)
+    x, y = torch.randn(3, *size), torch.tensor([0, 1, 0])
+    plain = PatchCNN(name, *size, n_classes=2, seed=5, dropout=0.0).eval()
+    fast = PatchCNN(name, *size, n_classes=2, seed=5, dropout=0.0).to_cpu_layout().eval()
+    assert {k: v.shape for k, v in plain.state_dict().items()} == {k: v.shape for k, v in fast.state_dict().items()}
+    torch.testing.assert_close(fast(x), plain(x), rtol=1e-4, atol=1e-5)
+    fp, ff = plain.features(x), fast.features(x)
+    assert list(fp) == list(ff)
+    for k in fp:
+        torch.testing.assert_close(ff[k], fp[k], rtol=1e-4, atol=1e-5)
+    if name == "choi2017":
+        # 92 160 positions per channel into its first max-pools: float32 rounding in another
+        # order (oneDNN's channels-last kernels) moves the odd near-tied maximum, and with it
+        # a gradient term; in float64 the two layouts agree exactly.
+        plain, fast, x = plain.double(), fast.double(), x.double()
+    gp, gf = _grads(plain, x, y), _grads(fast, x, y)
+    for k in gp:
+        torch.testing.assert_close(gf[k], gp[k], rtol=1e-3, atol=1e-5)
+
+
+def test_cpu_layout_transposes_only_pipelines_with_a_long_first_kernel():
+    # the Schindler nets' spectral pipeline opens with 10 × 23 (bands × frames) on 1 channel
+    assert PatchCNN("schindler-deep", 80, 80, 2).to_cpu_layout()._transposed == {"spec"}
+    assert PatchCNN("schindler-shallow", 80, 80, 2).to_cpu_layout()._transposed == {"spec"}
+    for name, size in (("parallel-dcase2016", (80, 80)), ("mirex2015", (40, 80)), ("choi2017", (96, 1280))):
+        assert PatchCNN(name, *size, n_classes=2).to_cpu_layout()._transposed == set()
+    net = PatchCNN("schindler-deep", 80, 80, 2)
+    assert net._transposed == set() and not any(b.transposed for b in net.pipelines["spec"])

@@ -267,9 +267,9 @@ def _check_data(name: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, n_
 
 
 def _fast_layout(model: nn.Module, device: torch.device) -> None:
-    """Channels-last on the CPU, where it is faster (see :meth:`PatchCNN.to_channels_last`)."""
-    if device.type == "cpu" and hasattr(model, "to_channels_last"):
-        model.to_channels_last()
+    """On the CPU, the layout oneDNN runs fastest (see :meth:`PatchCNN.to_cpu_layout`)."""
+    if device.type == "cpu" and hasattr(model, "to_cpu_layout"):
+        model.to_cpu_layout()
 
 
 def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarray, y_train: np.ndarray,
