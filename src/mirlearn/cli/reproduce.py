@@ -178,12 +178,9 @@ def _dataset_kind(data: str, kind: str) -> str:
     """The layout ``load_dataset`` reads ``data`` as: ``kind``, or for ``auto`` the one it detects."""
     if kind != "auto":
         return kind
-    from mirlearn.datasets import _looks_like_gtzan
+    from mirlearn.datasets import detect_kind
 
-    p = Path(data)
-    if p.is_file() and p.suffix.lower() == ".csv":
-        return "manifest"
-    return "gtzan" if _looks_like_gtzan(p) else "folder"
+    return detect_kind(data)
 
 
 def cmd_reproduce_schindler(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 DATASET_KINDS = ("auto", "gtzan", "folder", "manifest", "synthetic")
 
-__all__ = ["Track", "TrackTable", "load_dataset", "DATASET_KINDS"]
+__all__ = ["Track", "TrackTable", "load_dataset", "detect_kind", "looks_like_gtzan", "DATASET_KINDS"]
 
 
 def load_dataset(path: str | Path, kind: str = "auto") -> tuple[TrackTable, "Split | None"]:
@@ -38,12 +38,7 @@ def load_dataset(path: str | Path, kind: str = "auto") -> tuple[TrackTable, "Spl
     if not p.exists():
         raise DatasetError(f"dataset path does not exist: {p}")
     if kind == "auto":
-        if p.is_file() and p.suffix.lower() == ".csv":
-            kind = "manifest"
-        elif _looks_like_gtzan(p):
-            kind = "gtzan"
-        else:
-            kind = "folder"
+        kind = detect_kind(p)
     if kind == "manifest":
         from mirlearn.datasets.manifest import load_manifest
 
@@ -62,7 +57,19 @@ def load_dataset(path: str | Path, kind: str = "auto") -> tuple[TrackTable, "Spl
 _GTZAN_GENRES = {"blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"}
 
 
-def _looks_like_gtzan(p: Path) -> bool:
+def detect_kind(path: str | Path) -> str:
+    """The layout ``kind='auto'`` reads ``path`` as: ``'manifest'`` (a ``.csv`` file), ``'gtzan'``
+    (genre folders of GTZAN's names, at the top or under ``genres/`` or ``genres_original/``),
+    else ``'folder'`` (one folder per label)."""
+    p = Path(path)
+    if p.is_file() and p.suffix.lower() == ".csv":
+        return "manifest"
+    return "gtzan" if looks_like_gtzan(p) else "folder"
+
+
+def looks_like_gtzan(p: Path) -> bool:
+    """Whether ``p`` holds GTZAN's genre folders (2 or more of its 10 names, no others), at the
+    top or under ``genres/`` (the original archive) or ``genres_original/`` (Kaggle's copy)."""
     for base in (p / "genres", p / "genres_original", p):
         if base.is_dir():
             names = {c.name for c in base.iterdir() if c.is_dir()}
