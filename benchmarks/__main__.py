@@ -1,4 +1,6 @@
-"""Run the benchmarks and write BENCHMARKS.md: ``python -m benchmarks [--only NAME ...]``.
+"""Run the benchmarks and write BENCHMARKS.md: ``python -m benchmarks [--only NAME ...]``;
+``python -m benchmarks --only NAME [OPTIONS]`` passes OPTIONS to that one section (e.g.
+``--only cnn --quick``).
 
 Each section is measured against a reference in the same run (see ``benchmarks/common.py``);
 its rows are saved in ``benchmarks/results/<name>.json`` and ``.md``. BENCHMARKS.md is then
@@ -56,7 +58,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--only", nargs="+", choices=list(SECTIONS), help="sections to run (default: all)")
     p.add_argument("--assemble-only", action="store_true", help="only rebuild BENCHMARKS.md from saved results")
     args, rest = p.parse_known_args(argv)
-    if not args.assemble_only:
+    if rest and not (args.only and len(args.only) == 1):
+        p.error(f"options {' '.join(rest)} belong to one section: name it alone with --only "
+                f"(e.g. --only cnn --quick; each section's options: python -m benchmarks.bench_NAME --help)")
+    if rest and not args.assemble_only:
+        # that section's own command line (it saves its results), e.g. --only cnn --quick
+        importlib.import_module(f"benchmarks.{SECTIONS[args.only[0]]}").main(rest)
+    elif not args.assemble_only:
         for name in args.only or list(SECTIONS):
             module = importlib.import_module(f"benchmarks.{SECTIONS[name]}")
             sub = argparse.ArgumentParser(add_help=False)

@@ -37,7 +37,7 @@ the frame cache), for ``schindler-deep`` (the issue's "deep CNN"), ``schindler-s
 
 Targets (issue 12): the deep CNN ≥ 40 % of the peak and ≥ 1.5× the plain loop; private memory
 flat from 1 000 to 10 000 tracks. ``--quick`` halves the epochs and repeats (a smoke run).
-``python -m benchmarks --only cnn`` runs the default sizes (it passes no options).
+``python -m benchmarks --only cnn [OPTIONS]`` takes the same options.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class Options:
     """How our path runs (what the options round varies)."""
 
     batch: int = 32
-    channels_last: bool = True  # our path: train_patches makes a CPU net channels-last (since 2026-11-29)
+    channels_last: bool = True  # our path: train_patches lays a CPU net out with PatchCNN.to_cpu_layout
     conv_onednn: bool = True    # torch.backends.mkldnn.enabled (convolutions through oneDNN)
     dense_onednn: bool | None = None  # None: the training loop's choice (fast_cpu_matmul)
     threads: int | None = None  # None: torch's default
@@ -578,7 +578,7 @@ def _options(sec: Section, data: tuple, peak: float, repeats: int, quick: bool, 
     default_threads = torch.get_num_threads()
     variants: dict[str, Options] = {
         "default": Options(),
-        "channels-first (the layout before 2026-11-29)": Options(channels_last=False),
+        "PyTorch's default layout (channels-first, no transposed pipeline; not to_cpu_layout)": Options(channels_last=False),
         "convolutions without oneDNN": Options(conv_onednn=False),
         "batch 64": Options(batch=64),
         "batch 128": Options(batch=128),
