@@ -1,0 +1,41 @@
+"""Data augmentation for training audio (issue #13).
+
+=================  ==================================================================
+module             what it holds
+=================  ==================================================================
+audio              pure functions on mono float32 audio: :func:`time_stretch`,
+                   :func:`pitch_shift` (backends ``"librosa"``, ``"rubberband"``),
+                   :func:`gain`, :func:`add_noise`, :func:`random_crop`
+=================  ==================================================================
+
+Importing this package imports neither librosa nor pedalboard: each backend's library is
+imported by the call that uses it (:func:`check_backend` checks it is installed).
+"""
+
+from __future__ import annotations
+
+from mirlearn.features.augment.audio import (
+    BACKENDS,
+    DEFAULT_SHIFT_SEMITONES,
+    DEFAULT_STRETCH_RATES,
+    MAX_SEMITONES,
+    add_noise,
+    check_backend,
+    gain,
+    pitch_shift,
+    random_crop,
+    time_stretch,
+)
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_SHIFT_SEMITONES",
+    "DEFAULT_STRETCH_RATES",
+    "MAX_SEMITONES",
+    "add_noise",
+    "check_backend",
+    "gain",
+    "pitch_shift",
+    "random_crop",
+    "time_stretch",
+]
