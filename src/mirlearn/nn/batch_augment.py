@@ -277,7 +277,8 @@ def _log_gamma_sample(shape_a: float, n: int, generator: torch.Generator) -> tor
     accept = ok & (torch.log(u) < 0.5 * z * z + d - d * v + d * log_v)
     # First accepted candidate; if none were (p < 1e-41), v = 1, the distribution's mode region.
     first = torch.where(accept.any(1), accept.to(torch.int8).argmax(1), torch.full((n,), -1))
-    log_dv = torch.where(first >= 0, log_v.gather(1, first.clamp(min=0)[:, None])[:, 0], torch.zeros(n, dtype=torch.float64))
+    picked = log_v.gather(1, first.clamp(min=0)[:, None])[:, 0]
+    log_dv = torch.where(first >= 0, picked, torch.zeros(n, dtype=torch.float64))
     return math.log(d) + log_dv + torch.log(boost) / shape_a
 
 
