@@ -130,6 +130,57 @@ class ForestConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Data augmentation of the training tracks only (never validation or test tracks).
+
+    *Offline* (expensive, cached as frames, :mod:`mirlearn.features.augment`): every value of
+    every list makes one augmented copy of each training track (× ``segments`` random segments
+    of ``crop_seconds`` when that is set). The defaults are Schindler & Lidy's tutorial's
+    (ML Prague 2018): time stretch 0.2, 0.5, 1.2, 1.5 and pitch shift −5, −2, +2, +5 semitones.
+    *On the fly* (cheap, per training batch, :mod:`mirlearn.nn.batch_augment`): a random gain,
+    SpecAugment time/frequency masks and mixup.
+    """
+
+    enabled: bool = False  #: off: none of the below is used (``--set augment.enabled=false``)
+    #: stretch rates (> 1 faster and shorter; librosa's convention), one copy each
+    time_stretch: list[float] = field(default_factory=lambda: [0.2, 0.5, 1.2, 1.5])
+    pitch_shift: list[float] = field(default_factory=lambda: [-5.0, -2.0, 2.0, 5.0])  #: semitones, one copy each
+    gain_db: list[float] = field(default_factory=list)  #: gains in dB, one copy each
+    noise_snr_db: list[float] = field(default_factory=list)  #: white noise at these SNRs (dB), one copy each
+    backend: str = "librosa"  #: time stretch / pitch shift library: "librosa" or "rubberband"
+    crop_seconds: float | None = None  #: keep a random segment of this length of each copy (unset: all)
+    segments: int = 1  #: random segments per copy (needs crop_seconds)
+    seed: int = 0  #: seeds noise and segment starts
+    batch_gain_db: float = 0.0  #: per training batch: a gain drawn in ±this many dB per example
+    time_masks: int = 0  #: per training batch: SpecAugment time masks per example …
+    time_mask_frames: int = 0  #: … each up to this many frames wide
+    freq_masks: int = 0  #: per training batch: frequency masks per example …
+    freq_mask_bands: int = 0  #: … each up to this many bands wide
+    mixup_alpha: float = 0.0  #: per training batch: mixup with λ ~ Beta(α, α) (0: off)
+
+    def transforms(self) -> list:
+        """The offline variants (:class:`mirlearn.features.augment.AudioTransform`); none when
+        disabled. Raises ConfigError on a bad value."""
+        if not self.enabled:
+            return []
+        from mirlearn.features.augment.transforms import offline_transforms
+
+        return offline_transforms(time_stretch=self.time_stretch, pitch_shift=self.pitch_shift,
+                                  gain_db=self.gain_db, noise_snr_db=self.noise_snr_db, backend=self.backend,
+                                  crop_seconds=self.crop_seconds, segments=self.segments, seed=self.seed)
+
+    def batch(self) -> dict[str, Any] | None:
+        """The on-the-fly settings (:class:`mirlearn.nn.batch_augment.BatchAugment` fields), or
+        None when disabled or all off."""
+        d = {"gain_db": self.batch_gain_db, "time_masks": self.time_masks, "time_mask_frames": self.time_mask_frames,
+             "freq_masks": self.freq_masks, "freq_mask_bands": self.freq_mask_bands, "mixup_alpha": self.mixup_alpha}
+        on = self.enabled and (self.batch_gain_db > 0 or self.mixup_alpha > 0
+                               or (self.time_masks > 0 and self.time_mask_frames > 0)
+                               or (self.freq_masks > 0 and self.freq_mask_bands > 0))
+        return d if on else None
+
+
+@dataclass
 class SplitsConfig:
     """The protocol: K random stratified train/valid/test splits."""
 
@@ -152,10 +203,14 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     forest: ForestConfig = field(default_factory=ForestConfig)
     splits: SplitsConfig = field(default_factory=SplitsConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every setting, as nested dicts; the other learner family's section is left out."""
+        """Every setting, as nested dicts; the other learner family's section is left out, and
+        ``[augment]`` unless augmentation is enabled."""
         d = dataclasses.asdict(self)
+        if not self.augment.enabled:
+            del d["augment"]
         d["frames"] = self.frames.to_dict()  # a frame kind's own settings only where they are read
         del d["cnn" if self.learner == "mlp" else "network"]
         if self.learner == "mlp":
@@ -224,7 +279,36 @@ class Config:
                "splits.fractions", s.fractions, "must be three positive numbers summing to 1")
         _check(s.n_splits >= 1, "splits.n_splits", s.n_splits, "must be >= 1")
         _check(s.seed >= 0, "splits.seed", s.seed, "must be >= 0")
+        self._validate_augment()
         return self
+
+    def _validate_augment(self) -> None:
+        a = self.augment
+        _check(a.backend in ("librosa", "rubberband"), "augment.backend", a.backend, "must be 'librosa' or 'rubberband'")
+        _check(a.segments >= 1, "augment.segments", a.segments, "must be >= 1")
+        _check(a.seed >= 0, "augment.seed", a.seed, "must be >= 0")
+        for key in ("batch_gain_db", "mixup_alpha"):
+            v = getattr(a, key)
+            _check(_finite(v) and v >= 0, f"augment.{key}", v, "must be >= 0 (0: off)")
+        for key in ("time_masks", "time_mask_frames", "freq_masks", "freq_mask_bands"):
+            _check(getattr(a, key) >= 0, f"augment.{key}", getattr(a, key), "must be >= 0 (0: off)")
+        batch = a.batch()
+        if batch is not None:
+            if self.learner != "cnn":
+                raise ConfigError("config key [augment]: per-batch augmentation (batch_gain_db, time_masks, freq_masks, "
+                                  "mixup_alpha) trains CNNs (learner = 'cnn'); an MLP trains on the offline copies only")
+            from mirlearn.nn.batch_augment import BatchAugment
+
+            try:
+                BatchAugment.from_dict(batch).validate((self.frames.dim, self.cnn.patch_frames),
+                                                       representation=self.frames.kind)
+            except ConfigError as e:  # the config's name of the per-batch gain
+                raise ConfigError(f"config key {str(e).replace('augment.gain_db', 'augment.batch_gain_db')}") from None
+        if a.enabled:
+            try:
+                a.transforms()
+            except ConfigError as e:  # name the key: "config key augment...: ..."
+                raise ConfigError(f"config key [augment]: {e}") from None
 
     def _validate_cnn(self) -> None:
         from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, min_input_size

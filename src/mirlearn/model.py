@@ -224,7 +224,8 @@ class GenreModel:
                    FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds),
                    cfg.frames, {"config": cfg.name, "max_seconds": cfg.frames.max_seconds})
 
-    def fit(self, frames: FrameSet, split: Any, *, work_dir: str | Path | None = None) -> "GenreModel":
+    def fit(self, frames: FrameSet, split: Any, *, work_dir: str | Path | None = None,
+            augmented: Any = ()) -> "GenreModel":
         """Train the learner on ``split``'s training tracks (early stopping on its validation
         tracks), then the forest on the features of training + validation tracks.
 
@@ -235,6 +236,9 @@ class GenreModel:
             track accuracy is kept in ``info["test_track_accuracy"]`` (``metrics_`` holds all)
         work_dir : where large temporaries go (memory maps in a scratch folder removed
             afterwards; default: a system temporary folder)
+        augmented : ``(transform, copies)`` pairs of an offline augmentation
+            (:func:`mirlearn.features.augment.transforms.extract_augmented`): the learner also
+            trains on the copies of the training tracks
         """
         import tempfile
 
@@ -242,9 +246,9 @@ class GenreModel:
 
         if work_dir is None:
             with tempfile.TemporaryDirectory(prefix="mirlearn-") as tmp:
-                self.metrics_ = fit_model(self, frames, split, Path(tmp))
+                self.metrics_ = fit_model(self, frames, split, Path(tmp), augmented=augmented)
         else:
-            self.metrics_ = fit_model(self, frames, split, Path(work_dir))
+            self.metrics_ = fit_model(self, frames, split, Path(work_dir), augmented=augmented)
         self.info = {**self.info, "split": split.name, "test_track_accuracy": self.metrics_.accuracy}
         return self
 

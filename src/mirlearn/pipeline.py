@@ -38,7 +38,7 @@ from mirlearn.fingerprint import FINGERPRINT_FORMAT, differences, digest, frames
 from mirlearn.io import atomic_write_json
 from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_config, load_learner
 
-__all__ = ["cells_of", "make_forest", "part_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
+__all__ = ["cells_of", "make_forest", "part_frames", "training_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
            "check_reusable", "train_learner", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
            "format_table", "run_protocol", "predict_spec", "check_frames_fit", "evaluate_own_output", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
@@ -125,12 +125,42 @@ def fit_and_test_parts(features: FrameSet, split: Split) -> tuple[FrameSet, Fram
 
 
 # -- the learner of a split --------------------------------------------------------------------
-def learner_inputs(learner: Learner, frames: FrameSet, split: Split) -> dict[str, Any]:
-    """The fingerprint of what a learner is trained on: its settings, the split, the frames."""
+def learner_inputs(learner: Learner, frames: FrameSet, split: Split, transforms: Sequence[Any] = ()
+                   ) -> dict[str, Any]:
+    """The fingerprint of what a learner is trained on: its settings, the split, the frames, and
+    the offline augmentations of its training tracks (``transforms``; absent when none)."""
     ids = list(split.train) + list(split.valid)
-    return {"format": FINGERPRINT_FORMAT, "learner": {"kind": learner.kind, **learner.saved_params()},
-            "split": {"id": split.name, "parts": split_digest({"train": split.train, "valid": split.valid})},
-            "data": {"frames": frames_digest(frames, ids), "tracks": len(ids), "dim": frames.dim}}
+    inputs = {"format": FINGERPRINT_FORMAT, "learner": {"kind": learner.kind, **learner.saved_params()},
+              "split": {"id": split.name, "parts": split_digest({"train": split.train, "valid": split.valid})},
+              "data": {"frames": frames_digest(frames, ids), "tracks": len(ids), "dim": frames.dim}}
+    if transforms:
+        inputs["augment"] = [t.key() for t in transforms]
+    return inputs
+
+
+def training_frames(frames: FrameSet, split: Split, augmented: Sequence[tuple[Any, FrameSet]], path: Path
+                    ) -> FrameSet:
+    """The frames a learner trains on: the split's training tracks, then the augmented copies of
+    those tracks only (a validation or test track's copy never; :mod:`mirlearn.features.augment`).
+
+    ``augmented`` holds ``(transform, frames of every track's copy)`` pairs; copies of tracks
+    a variant could not make are left out. Written to ``path`` (memory-mapped) when large.
+    """
+    from mirlearn.features.augment.transforms import copy_id, source_id
+    from mirlearn.features.frameset import concat
+
+    parts, select = [frames], [list(split.train)]
+    for transform, copies in augmented:
+        parts.append(copies)
+        select.append([c for c in (copy_id(t, transform) for t in split.train) if c in copies.tracks])
+    rows = sum(int(p.lengths[[p.tracks.position(t) for t in ids]].sum()) for p, ids in zip(parts, select))
+    big = rows * frames.dim * frames.X.dtype.itemsize > SUBSET_IN_RAM_BYTES
+    train = concat(parts, select=select, out=path if big else None)
+    allowed = set(split.train)
+    leaked = [t.track_id for t in train.tracks if source_id(t.track_id) not in allowed]
+    if leaked:  # cannot happen by construction; a guard worth its cost (no test song in training)
+        raise MirlearnError(f"augmented training frames hold tracks outside the training part: {leaked[:5]}")
+    return train
 
 
 def _weights_inputs(learner: Learner) -> dict[str, Any]:
@@ -166,7 +196,7 @@ def check_reusable(cfg: Config, frames: FrameSet, splits: Sequence[Split], run: 
         if stored is None and not (layout.net_dir / "featurenet.pt").is_file() \
                 and not (layout.net_dir / "checkpoint.pt").is_file():
             continue
-        inputs = learner_inputs(learner_from_config(cfg), frames, split)
+        inputs = learner_inputs(learner_from_config(cfg), frames, split, cfg.augment.transforms())
         _check_same_inputs(stored.get("inputs") if stored else None, inputs, layout.net_dir)
 
 
@@ -189,8 +219,12 @@ def check_frames_fit(cfg: Config, frames: FrameSet) -> None:
 
 
 def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout, *, device: str = "cpu",
-                  progress: bool = True, experiment: dict[str, Any] | None = None, log: Log = print) -> Learner:
+                  progress: bool = True, experiment: dict[str, Any] | None = None,
+                  augmented: Sequence[tuple[Any, FrameSet]] = (), log: Log = print) -> Learner:
     """Train the configuration's learner on ``split``, or reuse the one trained on the same inputs.
+
+    ``augmented``: ``(transform, copies)`` pairs of the offline augmentation (see
+    :func:`training_frames`); the copies of the training tracks join the training frames.
 
     The learner's folder (``layout.net_dir``) records the fingerprint of its inputs in
     ``net.json`` before training starts, so that a killed training resumes from its checkpoint
@@ -199,7 +233,7 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
     """
     net_dir = layout.net_dir
     learner = learner_from_config(cfg, run_dir=net_dir, device=device, progress=progress)
-    inputs = learner_inputs(learner, frames, split)
+    inputs = learner_inputs(learner, frames, split, [t for t, _ in augmented])
     stored = _read_json(layout.net_json)
     if stored is not None or (net_dir / "featurenet.pt").is_file() or (net_dir / "checkpoint.pt").is_file():
         _check_same_inputs(stored.get("inputs") if stored else None, inputs, net_dir)
@@ -209,10 +243,14 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
     net_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(layout.net_json, {"inputs": inputs, "split": split.name, **(experiment or {})})
     with scratch_dir(layout.root, "frames") as tmp:
-        train_fs, valid_fs = (part_frames(frames, ids, tmp / f"{name}.npy")
-                              for name, ids in (("train", split.train), ("valid", split.valid)))
+        if augmented:
+            train_fs = training_frames(frames, split, augmented, tmp / "train.npy")
+            copies = f" + {train_fs.n_tracks - len(split.train)} augmented copies"
+        else:
+            train_fs, copies = part_frames(frames, split.train, tmp / "train.npy"), ""
+        valid_fs = part_frames(frames, split.valid, tmp / "valid.npy")
         log(f"[{split.name}] training {describe_learner(cfg)} on {len(train_fs.X)} frames "
-            f"({len(split.train)} tracks)")
+            f"({len(split.train)} tracks{copies})")
         t0 = time.perf_counter()
         learner.fit(train_fs, valid_fs)
         seconds = time.perf_counter() - t0
@@ -337,7 +375,8 @@ class SplitOutcome:
 def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout | str | Path, *, device: str = "cpu",
               progress: bool = True, keep_features: bool = False, learner: Learner | None = None,
               experiment: dict[str, Any] | None = None, model_dir: str | Path | None = None,
-              model_info: dict[str, Any] | None = None, log: Log = print) -> SplitOutcome:
+              model_info: dict[str, Any] | None = None, augmented: Sequence[tuple[Any, FrameSet]] = (),
+              log: Log = print) -> SplitOutcome:
     """Train the configuration's learner on one split and evaluate every feature cell.
 
     Parameters
@@ -352,6 +391,9 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     model_dir : also save a :class:`~mirlearn.model.GenreModel` there (this split's learner and
         the forest of the configuration's predict cell, fit on train + valid tracks), unless the
         one there was made from the same inputs; ``model_info`` goes into its ``model.json``
+    augmented : the offline augmentation's ``(transform, copies)`` pairs: the learner also
+        trains on the copies of the training tracks (see :func:`training_frames`); the forests
+        and every test see the original tracks only
     """
     layout = layout if isinstance(layout, SplitLayout) else SplitLayout(Path(layout))
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -360,8 +402,8 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     t0 = time.perf_counter()
     if learner is None:
         learner = train_learner(cfg, frames, split, layout, device=device, progress=progress,
-                                experiment=experiment, log=log)
-        inputs = learner_inputs(learner, frames, split)
+                                experiment=experiment, augmented=augmented, log=log)
+        inputs = learner_inputs(learner, frames, split, [t for t, _ in augmented])
     else:
         inputs = _weights_inputs(learner)
     outcome.timings["train_s"] = time.perf_counter() - t0
@@ -557,16 +599,17 @@ def format_table(summary: dict[str, Any], layers: Sequence[str], aggregate: Sequ
 
 def run_protocol(cfg: Config, frames: FrameSet, splits: Sequence[Split], out_dir: str | Path | RunLayout, *,
                  device: str = "cpu", progress: bool = True, model_info: dict[str, Any] | None = None,
-                 log: Log = print) -> dict[str, Any]:
+                 augmented: Sequence[tuple[Any, FrameSet]] = (), log: Log = print) -> dict[str, Any]:
     """Run :func:`run_split` on every split and write ``results.json`` with the summary.
 
     The first split's learner and predict-cell forest are saved as the run's model
     (``RunLayout.model_dir``), for ``predict``, ``features`` and ``evaluate``; ``model_info``
-    (where the data and splits are) goes into its ``model.json``.
+    (where the data and splits are) goes into its ``model.json``. ``augmented``: see
+    :func:`run_split`.
     """
     run = out_dir if isinstance(out_dir, RunLayout) else RunLayout(out_dir)
     outcomes = [run_split(cfg, frames, split, run.split(split.name), device=device, progress=progress, log=log,
-                          model_dir=run.model_dir if i == 0 else None, model_info=model_info)
+                          model_dir=run.model_dir if i == 0 else None, model_info=model_info, augmented=augmented)
                 for i, split in enumerate(splits)]
     cells = cells_of(cfg)
     summary = summarize(outcomes, cells)
@@ -626,9 +669,11 @@ def run_baseline(cfg: Config, kind: str, frames: FrameSet, split: Split, layout:
 
 
 # -- one model for `predict` -------------------------------------------------------------------
-def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, *, log: Log = print):
-    """Fit a :class:`~mirlearn.model.GenreModel`'s learner on ``split`` and its forest on the
-    features of the split's training + validation tracks; returns the test-track metrics.
+def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, *,
+              augmented: Sequence[tuple[Any, FrameSet]] = (), log: Log = print):
+    """Fit a :class:`~mirlearn.model.GenreModel`'s learner on ``split`` (and the augmented copies
+    of its training tracks, :func:`training_frames`) and its forest on the features of the
+    split's training + validation tracks; returns the test-track metrics.
 
     Large frame and feature matrices stay in memory maps in a scratch folder of ``work_dir``
     (removed afterwards, or by the next run after a kill).
@@ -639,8 +684,10 @@ def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, 
     learner = model.learner
     t0 = time.perf_counter()
     with scratch_dir(work_dir, "frames") as tmp:
-        learner.fit(part_frames(frames, split.train, tmp / "train.npy"),
-                    part_frames(frames, split.valid, tmp / "valid.npy"))
+        train = training_frames(frames, split, augmented, tmp / "train.npy") if augmented else \
+            part_frames(frames, split.train, tmp / "train.npy")
+        learner.fit(train, part_frames(frames, split.valid, tmp / "valid.npy"))
+        del train
     log(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
     with scratch_dir(work_dir, "features") as tmp:
         # As run_split: frames and activations stay on disk when large, the forest's parts are views.

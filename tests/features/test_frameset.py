@@ -46,3 +46,25 @@ def test_track_times(fs: FrameSet) -> None:
         bare.track_times(0)
     with pytest.raises(TypeError, match="TimeBase"):
         FrameSet(fs.X, fs.offsets, fs.tracks, {"sr": 22050})  # type: ignore[arg-type]
+
+
+def test_concat_takes_the_selected_tracks_of_each_part_in_order(tmp_path):
+    from mirlearn.datasets.tracks import Track, TrackTable
+    from mirlearn.features.frameset import FrameSet, concat
+
+    def fs(prefix, lengths, label):
+        tracks = TrackTable([Track(f"{prefix}{i}", tmp_path / f"{prefix}{i}.wav", label) for i in range(len(lengths))],
+                            classes=["a", "b"])
+        off = np.concatenate([[0], np.cumsum(lengths)])
+        X = np.arange(off[-1] * 2, dtype=np.float32).reshape(-1, 2) + (100 if prefix == "c" else 0)
+        return FrameSet(X, off, tracks)
+
+    a, c = fs("a", [2, 3, 1], "a"), fs("c", [1, 2, 2], "b")
+    for out in (None, tmp_path / "cat.npy"):
+        got = concat([a, c], select=[["a2", "a0"], None], out=out)
+        assert [t.track_id for t in got.tracks] == ["a2", "a0", "c0", "c1", "c2"]
+        assert got.tracks.classes == ["a", "b"] and got.lengths.tolist() == [1, 2, 1, 2, 2]
+        np.testing.assert_array_equal(got.X, np.concatenate([a.track_frames(2), a.track_frames(0), c.X]))
+        assert isinstance(got.X, np.memmap) == (out is not None)
+    with pytest.raises(ValueError, match="widths"):
+        concat([a, FrameSet(np.zeros((1, 3), np.float32), [0, 1], a.tracks[:1])])

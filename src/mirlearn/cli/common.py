@@ -117,6 +117,24 @@ def extract(args: argparse.Namespace, cfg, tracks):
     return fs, settings, dt
 
 
+def extract_augmented(args: argparse.Namespace, cfg, frames) -> list:
+    """The offline augmentation's ``(transform, copies)`` pairs of the framed tracks (from the
+    cache when there); ``[]`` when ``[augment]`` is off or lists no offline transform."""
+    from mirlearn.features.augment.transforms import extract_augmented as extract_variants
+
+    transforms = cfg.augment.transforms()
+    if not transforms:
+        return []
+    cache = frame_cache(args)
+    t0 = time.perf_counter()
+    out = extract_variants(frames.tracks, cfg.frames, transforms, cache_dir=cache, n_jobs=args.jobs,
+                           skip_bad=True, progress=not getattr(args, "no_progress", False))
+    rows = sum(len(fs.X) for _, fs in out)
+    print(f"augmentation: {len(out)} variant(s) of {frames.n_tracks} tracks, {rows:,} frames in "
+          f"{time.perf_counter() - t0:.1f} s (cache {cache}); the learner trains on the training tracks' copies only")
+    return out
+
+
 def start_run(run_dir: Path, config_toml: str, extra: dict[str, Any]) -> Path:
     """Create the run folder and record this invocation's provenance (work starts now)."""
     from mirlearn.runs import record_run

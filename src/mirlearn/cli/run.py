@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mirlearn.cli import checks, options
-from mirlearn.cli.common import (check_common, checked_splits, extract, load_run_config, load_tracks, overrides,
-                                 start_run, validated)
+from mirlearn.cli.common import (check_common, checked_splits, extract, extract_augmented, load_run_config,
+                                 load_tracks, overrides, start_run, validated)
 from mirlearn.errors import MirlearnError
 
 
@@ -71,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     all_splits = _final_splits(args, prep, frames)
     splits = [all_splits[k] for k in prep["chosen"]] if prep["chosen"] else all_splits
     check_reusable(cfg, frames, splits, RunLayout(prep["run_dir"]))  # before anything is written
+    augmented = extract_augmented(args, cfg, frames)
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
     _save_splits(all_splits, run_dir)
     t0 = time.perf_counter()
@@ -79,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "splits_file": str(layout.splits_json.resolve()),
                   "split_index": [s.name for s in all_splits].index(splits[0].name)}
     result = run_protocol(cfg, frames, splits, layout, device=args.device, progress=not args.no_progress,
-                          model_info=model_info)
+                          model_info=model_info, augmented=augmented)
     print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
           f"forest of {cfg.forest.n_estimators} trees + majority vote:")
     print(format_table(result["summary"], cfg.features.layers, cfg.features.aggregate,
@@ -137,6 +138,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     frames, _, _ = extract(args, cfg, prep["tracks"])
     check_frames_fit(cfg, frames)
     splits = _final_splits(args, prep, frames)
+    augmented = extract_augmented(args, cfg, frames)
     run_dir = start_run(prep["run_dir"], prep["config_toml"], prep["extra"])
     _save_splits(splits, run_dir)
     k = prep["chosen"][0] if prep["chosen"] else 0
@@ -145,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = GenreModel.from_config(cfg, run_dir=model_dir, device=args.device, progress=not args.no_progress)
     model.info.update({"data": str(Path(args.data).resolve()), "dataset": args.dataset,
                        "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k})
-    model.fit(frames, split, work_dir=run_dir)
+    model.fit(frames, split, work_dir=run_dir, augmented=augmented)
     model.save(model_dir)
     m = model.metrics_
     atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": model.spec.name, "metrics": m.to_dict()})

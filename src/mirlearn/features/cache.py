@@ -17,8 +17,10 @@ Layout of ``cache_dir`` (one folder per cache key, published by an atomic rename
                                behind by a killed process, and cleaned once that pid is gone)
 
 The key is the sha256 of the frame settings (all but ``max_seconds``), ``max_seconds``, a
-format version and, per track, its id, absolute path, file size and modification time (ns):
-changing any of these gives a new key, hence a miss. Labels are not part of the key: the returned tracks are the
+format version and, per track, its id, absolute path, file size and modification time (ns),
+and the identity of a ``transform`` when one is given (an augmented copy of the tracks, e.g.
+every track time-stretched by 1.2: :mod:`mirlearn.features.augment`): changing any of these
+gives a new key, hence a miss. Labels are not part of the key: the returned tracks are the
 caller's, so relabelling reuses the cached frames.
 """
 
@@ -32,7 +34,7 @@ import warnings
 from collections import deque
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -53,8 +55,28 @@ _OLD_MARK = ".old-"
 # Results waiting to be written, per worker: bounds memory if the writer falls behind.
 _IN_FLIGHT_PER_JOB = 4
 
-#: Result of one track: its frames, or ``None`` and what is wrong with the file.
+#: Result of one track: its frames, or ``None`` and what is wrong with the file (with frames:
+#: ``None``, or a transform's note prefixed by ``_NOTE``).
 _Result = tuple["np.ndarray | None", "str | None"]
+_NOTE = "note: "
+
+
+class TrackTransform(Protocol):
+    """Audio → audio, applied to every track after decoding and before framing (an augmented
+    copy of the data set). Implemented by :class:`mirlearn.features.augment.AudioTransform`."""
+
+    def key(self) -> dict:
+        """JSON-ready identity: everything that changes the output (part of the cache key)."""
+        ...
+
+    def describe(self) -> str:
+        """A few words for progress and logs, e.g. ``"time stretch ×1.2"``."""
+        ...
+
+    def __call__(self, y: np.ndarray, sr: int, track_id: str) -> tuple[np.ndarray, str | None]:
+        """The transformed samples (mono float32 at ``sr`` Hz) of track ``track_id``, and a note
+        when the track was used as it is (too short to transform), else ``None``."""
+        ...
 
 
 class _Unset:
@@ -88,7 +110,7 @@ def _framing(settings: FrameSettings) -> dict:
 
 
 def cache_key(tracks: TrackTable, settings: FrameSettings,
-              max_seconds: "float | None | _Unset" = _UNSET) -> str:
+              max_seconds: "float | None | _Unset" = _UNSET, transform: TrackTransform | None = None) -> str:
     """The hex sha256 that names the cache of these tracks and settings.
 
     Parameters
@@ -98,6 +120,8 @@ def cache_key(tracks: TrackTable, settings: FrameSettings,
     settings : FrameSettings
     max_seconds : float or None, optional
         Truncation of every track, in seconds; overrides ``settings.max_seconds`` when given.
+    transform : TrackTransform or None
+        An audio transform applied to every track (its ``key()`` enters the hash).
 
     Returns
     -------
@@ -120,6 +144,8 @@ def cache_key(tracks: TrackTable, settings: FrameSettings,
         "max_seconds": settings.max_seconds,
         "tracks": entries,
     }
+    if transform is not None:  # absent otherwise: the keys of plain caches stay as they were
+        payload["transform"] = transform.key()
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
 
@@ -133,6 +159,7 @@ def extract_frames(
     skip_bad: bool = False,
     progress: bool = True,
     max_seconds: "float | None | _Unset" = _UNSET,
+    transform: TrackTransform | None = None,
 ) -> FrameSet:
     """Frames of every track, computed once and then read from a memory-mapped cache.
 
@@ -157,6 +184,9 @@ def extract_frames(
     max_seconds : float or None, optional
         Keep only the first ``max_seconds`` seconds of every track (the ISMIR 2004 protocol
         uses 30 s); ``None`` keeps all. Overrides ``settings.max_seconds`` when given.
+    transform : TrackTransform or None
+        Frames of every track transformed by it after decoding (an augmented copy; cached
+        under its own key). Tracks it used as they are (too short) are named in a warning.
 
     Returns
     -------
@@ -196,12 +226,12 @@ def extract_frames(
     cache_dir.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(cache_dir)
 
-    key = cache_key(tracks, settings, max_seconds)
+    key = cache_key(tracks, settings, max_seconds, transform)
     final = cache_dir / f"{_PREFIX}{key[:16]}"
     meta = _read_meta(final, key)
     if meta is not None:
         bad = meta["bad"]
-        if not bad or not _any_recovered(bad, settings, max_seconds):
+        if not bad or not _any_recovered(bad, settings, max_seconds, transform):
             return _open_cache(final, meta, tracks, skip_bad, settings)
         # A file listed as bad now decodes (e.g. its permissions were fixed, which changes
         # neither size nor mtime): rebuild below, replacing the stale folder.
@@ -212,7 +242,7 @@ def extract_frames(
     tmp.mkdir()
     try:
         meta = _build(tmp, tracks, settings, key, n_jobs=n_jobs, progress=progress,
-                      max_seconds=max_seconds)
+                      max_seconds=max_seconds, transform=transform)
         _publish(tmp, final)
     finally:
         if tmp.exists():
@@ -256,8 +286,11 @@ def _decode(path: str, sr: int, max_seconds: float | None) -> np.ndarray:
     return audio.load(path, sr=sr, mono=True, duration=max_seconds)
 
 
-def _track_frames(path: str, settings: FrameSettings, max_seconds: float | None) -> _Result:
-    """Frames of one file, or ``(None, cause)`` when the file cannot be used.
+def _track_frames(path: str, settings: FrameSettings, max_seconds: float | None,
+                  transform: TrackTransform | None = None, track_id: str = "") -> _Result:
+    """Frames of one file, or ``(None, cause)`` when the file cannot be used; with a
+    ``transform``, of the transformed audio (``(frames, "note: ...")`` when the transform
+    used the track as it is).
 
     Runs in a worker thread; anything but a problem with the file (a bug) propagates.
     """
@@ -265,9 +298,12 @@ def _track_frames(path: str, settings: FrameSettings, max_seconds: float | None)
         y = _decode(path, settings.sr, max_seconds)
     except AudioError as exc:
         return None, dangling_symlink(path) or exc.cause
+    note = None
+    if transform is not None and len(y):
+        y, note = transform(y, settings.sr, track_id)
     if frame_count(len(y), settings) == 0:
         return None, f"shorter than one frame ({len(y)} samples < {settings.n_fft})"
-    return np.ascontiguousarray(frames(y, settings), dtype=np.float32), None
+    return np.ascontiguousarray(frames(y, settings), dtype=np.float32), (None if note is None else _NOTE + note)
 
 
 def _n_jobs(n_jobs: int) -> int:
@@ -323,6 +359,7 @@ def _build(
     n_jobs: int,
     progress: bool,
     max_seconds: float | None,
+    transform: TrackTransform | None = None,
 ) -> dict:
     """Fill the folder ``tmp`` with the frames of ``tracks``; return its meta.
 
@@ -330,16 +367,20 @@ def _build(
     """
     from mirlearn.progress import Progress
 
-    jobs = ((os.path.abspath(os.fspath(t.path)), settings, max_seconds) for t in tracks)
+    jobs = ((os.path.abspath(os.fspath(t.path)), settings, max_seconds, transform, t.track_id) for t in tracks)
     lengths: list[int] = []
     bad: list[dict] = []
+    notes: list[dict] = []
     dim = settings.dim
+    what = f"{settings.kind} frames" + ("" if transform is None else f", {transform.describe()}")
     with open(tmp / "X.f32", "wb") as f, \
-            Progress(len(tracks), f"{settings.kind} frames", "track", enabled=progress) as bar:
+            Progress(len(tracks), what, "track", enabled=progress) as bar:
         for t, (X, cause) in zip(tracks, _results(jobs, n_jobs, settings)):
             if X is None:
                 bad.append({"track_id": t.track_id, "path": str(t.path), "cause": cause})
             else:
+                if cause is not None:
+                    notes.append({"track_id": t.track_id, "path": str(t.path), "note": cause[len(_NOTE):]})
                 if X.ndim != 2 or X.shape[1] != dim:
                     raise RuntimeError(f"frames of {t.path} have shape {X.shape}, expected (n, {dim})")
                 f.write(memoryview(X).cast("B"))
@@ -367,6 +408,9 @@ def _build(
         "bad": bad,
         "versions": _versions(),
     }
+    if transform is not None:
+        meta["transform"] = transform.key()
+        meta["notes"] = notes
     # meta.json last: its presence is what marks a folder as complete.
     from mirlearn.io import atomic_write_json
 
@@ -459,10 +503,11 @@ def _read_meta(final: Path, key: str) -> dict | None:
     return meta
 
 
-def _any_recovered(bad: list[dict], settings: FrameSettings, max_seconds: float | None) -> bool:
+def _any_recovered(bad: list[dict], settings: FrameSettings, max_seconds: float | None,
+                   transform: TrackTransform | None = None) -> bool:
     """True when some file recorded as bad can now be framed."""
-    return any(_track_frames(os.path.abspath(b["path"]), settings, max_seconds)[0] is not None
-               for b in bad)
+    return any(_track_frames(os.path.abspath(b["path"]), settings, max_seconds, transform, b["track_id"])[0]
+               is not None for b in bad)
 
 
 def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool,
@@ -479,6 +524,12 @@ def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool,
     if offsets.shape != (len(good) + 1,) or offsets[-1] != n:
         raise DatasetError(f"frame cache {final} is inconsistent (offsets do not match its "
                            "tracks); remove it with clear_cache() and run again")
+    notes = meta.get("notes") or []
+    if notes:
+        listed = "; ".join(f"{x['path']}: {x['note']}" for x in notes[:10])
+        more = f" (and {len(notes) - 10} more)" if len(notes) > 10 else ""
+        warnings.warn(f"{meta['transform'].get('name', 'transform')}: {len(notes)} track(s) used as they are: "
+                      f"{listed}{more}", stacklevel=3)
     X = np.memmap(final / "X.f32", dtype=np.dtype(meta["dtype"]), mode="r", shape=(n, dim))
     return FrameSet(X, offsets, good, settings.time_base)
 
@@ -515,4 +566,4 @@ def _clean_leftovers(cache_dir: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-__all__ = ["FORMAT_VERSION", "cache_key", "clear_cache", "extract_frames"]
+__all__ = ["FORMAT_VERSION", "TrackTransform", "cache_key", "clear_cache", "extract_frames"]

@@ -156,3 +156,48 @@ class FrameSet:
             del X
             X = np.load(os.fspath(out), mmap_mode="r")
         return FrameSet(X, offsets, self.tracks.subset(track_ids), self.time_base)
+
+
+def concat(parts: Sequence[FrameSet], *, select: Sequence[Sequence[str] | None] | None = None,
+           out: str | os.PathLike[str] | None = None) -> FrameSet:
+    """The tracks of ``parts`` one after the other, in one matrix (e.g. a split's training
+    tracks followed by their augmented copies).
+
+    Parameters
+    ----------
+    parts : FrameSets of the same width and row kind, with distinct track ids
+    select : per part, the ids of its tracks to take, in that order (``None``: all of them)
+    out : path of a ``.npy`` file, optional
+        Write the matrix there and return it memory-mapped read-only (RAM holds one track at
+        a time, so a memory-mapped part is never read whole); ``None`` builds it in memory.
+
+    The classes and the time base are the first part's (every label must be a class of it).
+    """
+    if not parts:
+        raise ValueError("concat needs at least one FrameSet")
+    dims = {p.dim for p in parts}
+    if len(dims) != 1:
+        raise ValueError(f"cannot concatenate frames of widths {sorted(dims)}")
+    select = [None] * len(parts) if select is None else list(select)
+    if len(select) != len(parts):
+        raise ValueError(f"select has {len(select)} entries for {len(parts)} parts")
+    picks = [list(range(p.n_tracks)) if ids is None else [p.tracks.position(t) for t in ids]
+             for p, ids in zip(parts, select)]
+    tracks = TrackTable([p.tracks[i] for p, pos in zip(parts, picks) for i in pos], classes=parts[0].tracks.classes)
+    lengths = np.array([p.offsets[i + 1] - p.offsets[i] for p, pos in zip(parts, picks) for i in pos], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    shape = (int(offsets[-1]), parts[0].dim)
+    dtype = parts[0].X.dtype
+    X = np.empty(shape, dtype=dtype) if out is None else \
+        np.lib.format.open_memmap(os.fspath(out), mode="w+", dtype=dtype, shape=shape)
+    row = 0
+    for p, pos in zip(parts, picks):
+        for i in pos:
+            block = p.track_frames(i)
+            X[row:row + len(block)] = block
+            row += len(block)
+    if out is not None:
+        X.flush()
+        del X
+        X = np.load(os.fspath(out), mmap_mode="r")
+    return FrameSet(X, offsets, tracks, parts[0].time_base)

@@ -59,7 +59,9 @@ class CNNLearner(Learner):
     optimizer : ``"adam"``, ``"nadam"`` or ``"sgd"`` (with ``momentum``, ``nesterov``)
     lr, momentum, nesterov, weight_decay, batch_size (patches), max_epochs, patience : training
     patches_per_track : random patches per training track per epoch
-    seed : seeds initialisation, patch draws and dropout
+    augment : per-batch augmentation of the training patches (the fields of
+        :class:`mirlearn.nn.batch_augment.BatchAugment`: gain, SpecAugment masks, mixup), or None
+    seed : seeds initialisation, patch draws, dropout and the augmentation's draws
     device, run_dir, progress : where it runs, where its log and checkpoints go, progress display
 
     Attributes
@@ -93,6 +95,7 @@ class CNNLearner(Learner):
         max_epochs: int = 100,
         patience: int = 10,
         patches_per_track: int = 8,
+        augment: dict[str, Any] | None = None,
         seed: int = 0,
         device: str = "cpu",
         run_dir: str | Path | None = None,
@@ -114,6 +117,7 @@ class CNNLearner(Learner):
         self.max_epochs = max_epochs
         self.patience = patience
         self.patches_per_track = patches_per_track
+        self.augment = augment
         self.seed = seed
         self.device = device
         self.run_dir = run_dir
@@ -128,8 +132,19 @@ class CNNLearner(Learner):
                       optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
                       weight_decay=t.weight_decay, batch_size=t.batch_size, max_epochs=t.max_epochs,
                       patience=t.patience, patches_per_track=t.patches_per_track, seed=t.seed)
+        augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
+        if augment is not None:
+            params["augment"] = augment
         params.update(kwargs)
         return cls(**params)
+
+    def saved_params(self) -> dict[str, Any]:
+        """As :meth:`Learner.saved_params`, without ``augment`` when unset (the fingerprints of
+        learners trained before augmentation existed stay the same)."""
+        params = super().saved_params()
+        if params.get("augment") is None:
+            params.pop("augment", None)
+        return params
 
     @classmethod
     def layer_names_for(cls, params: dict[str, Any]) -> list[str]:
@@ -168,11 +183,12 @@ class CNNLearner(Learner):
                                   nesterov=self.nesterov, weight_decay=self.weight_decay,
                                   batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
                                   seed=self.seed, patches_per_track=self.patches_per_track,
-                                  valid_hop=self.patch_hop, device=self.device)
+                                  valid_hop=self.patch_hop, device=self.device, augment=self.augment)
         run_dir = Path(self.run_dir) if self.run_dir is not None else None
         self.train_result_ = train_patches(net, train.X, train.offsets, train.tracks.y, valid.X, valid.offsets,
                                            valid.tracks.y, config, standardizer=self.standardizer_,
-                                           patch_frames=self.patch_frames, run_dir=run_dir, progress=self.progress)
+                                           patch_frames=self.patch_frames, run_dir=run_dir, progress=self.progress,
+                                           representation=getattr(train.time_base, "kind", None) or "logmel")
         self.net_ = net.to("cpu").eval()
         return self
 

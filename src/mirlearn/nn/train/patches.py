@@ -45,7 +45,7 @@ OPTIMIZERS = ("adam", "nadam", "sgd")
 
 # Independent random streams of a run (derive_seed(seed, stream, ...)); the model's
 # initialisation uses the bare seed (PatchCNN(seed=...)).
-_STREAM_PATCHES, _STREAM_ORDER, _STREAM_DROPOUT = 11, 12, 13
+_STREAM_PATCHES, _STREAM_ORDER, _STREAM_DROPOUT, _STREAM_AUGMENT = 11, 12, 13, 14
 
 
 @dataclass
@@ -93,6 +93,9 @@ class PatchTrainConfig:
     num_threads: int | None = None
     restore_best: bool = True
     eval_batch_size: int = 256
+    #: per-batch augmentation of training patches (:class:`mirlearn.nn.batch_augment.BatchAugment`
+    #: fields), or None
+    augment: dict[str, Any] | None = None
 
     #: Fields that may differ when a run is resumed (they stop, place or pace the run).
     RESUME_FREE: ClassVar[frozenset[str]] = frozenset({"max_epochs", "patience", "device", "num_threads",
@@ -118,9 +121,16 @@ class PatchTrainConfig:
             raise ConfigError(f"valid_hop must be a positive number of frames or None, got {self.valid_hop}")
         if self.num_threads is not None and int(self.num_threads) < 1:
             raise ConfigError(f"num_threads must be positive or None, got {self.num_threads}")
+        if self.augment is not None:
+            from mirlearn.nn.batch_augment import BatchAugment
+
+            BatchAugment.from_dict(self.augment)  # one line naming a bad field, before any work
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["augment"] is None:  # absent: checkpoints of runs before augmentation still resume
+            del d["augment"]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PatchTrainConfig":
@@ -164,6 +174,8 @@ class PatchEpochs(OptimizerRunner):
     config : PatchTrainConfig
     standardizer : BandStandardizer
     patch_frames : int
+    representation : str
+        The frames' kind (``"logmel"``, ``"cqt"``, ``"fft"``…), for ``config.augment``'s gain.
     """
 
     name = "cnn"
@@ -172,7 +184,9 @@ class PatchEpochs(OptimizerRunner):
 
     def __init__(self, model: nn.Module, X: np.ndarray, offsets: np.ndarray, y: np.ndarray,
                  valid_offsets: np.ndarray | None, config: PatchTrainConfig, *, standardizer: BandStandardizer,
-                 patch_frames: int) -> None:
+                 patch_frames: int, representation: str = "logmel") -> None:
+        from mirlearn.nn.batch_augment import BatchAugment
+
         self.config = config
         self.X, self.offsets = X, check_offsets(offsets, len(X))
         self.y = np.ascontiguousarray(y, dtype=np.int64)
@@ -185,6 +199,23 @@ class PatchEpochs(OptimizerRunner):
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(derive_seed(config.seed, _STREAM_DROPOUT))
         self._buffer = np.empty((int(config.batch_size), X.shape[1], self.patch_frames), dtype=np.float32)
+        self.representation = representation
+        self.augment = BatchAugment.from_dict(config.augment) if config.augment else None
+        if self.augment is not None and not self.augment.enabled:
+            self.augment = None
+        # Its own CPU stream: the dropout generator's draws stay those of a run without it.
+        self.augment_generator = torch.Generator().manual_seed(derive_seed(config.seed, _STREAM_AUGMENT))
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.augment is not None:
+            state["augment_generator"] = self.augment_generator.get_state()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.augment is not None:
+            self.augment_generator.set_state(state["augment_generator"])
 
     def epoch_grid(self, epoch: int) -> tuple[PatchGrid, np.ndarray]:
         """Epoch ``epoch``'s patches and visiting order: pure functions of ``(seed, epoch)``, so a
@@ -196,7 +227,10 @@ class PatchEpochs(OptimizerRunner):
         return grid, order.astype(np.int64)
 
     def run_epoch(self, model: nn.Module, epoch: int) -> float:
+        from mirlearn.nn.batch_augment import apply as augment_batch
+
         model.train()
+        self.n_classes = int(getattr(model, "n_classes", int(self.y.max()) + 1))
         grid, order = self.epoch_grid(epoch)
         labels = self.y[grid.track]
         bs = int(self.config.batch_size)
@@ -211,7 +245,12 @@ class PatchEpochs(OptimizerRunner):
                 xb = _to_device(gather(self.X, grid, idx, self.patch_frames, self.standardizer, out=self._buffer),
                                 self.device)
                 yb = torch.from_numpy(labels[idx]).to(self.device)
-                loss = F.cross_entropy(model(xb), yb)
+                target = yb
+                if self.augment is not None:  # xb is this batch's own buffer: changed in place
+                    xb, target = augment_batch(self.augment, xb, yb, self.n_classes, self.augment_generator,
+                                               representation=self.representation, standardizer=self.standardizer,
+                                               inplace=True)
+                loss = F.cross_entropy(model(xb), target)
                 epoch_loss.add(b, loss, len(idx))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -275,7 +314,7 @@ def _fast_layout(model: nn.Module, device: torch.device) -> None:
 def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarray, y_train: np.ndarray,
                   X_valid: np.ndarray, offsets_valid: np.ndarray, y_valid: np.ndarray, config: PatchTrainConfig,
                   *, standardizer: BandStandardizer, patch_frames: int, run_dir: str | Path | None = None,
-                  progress: bool = True, epoch_lines: bool = True,
+                  progress: bool = True, epoch_lines: bool = True, representation: str = "logmel",
                   callback: Callable[[int, dict[str, Any]], Any] | None = None) -> TrainResult:
     """Train a CNN on random patches with early stopping on evenly hopped validation patches.
 
@@ -297,6 +336,9 @@ def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarr
     run_dir, progress, epoch_lines, callback
         See :func:`mirlearn.nn.train.loop.train_loop` (checkpoint every epoch, bitwise resume
         on the CPU, per-epoch log; ``callback(epoch, row)`` returning ``True`` stops).
+    representation : str
+        The frames' kind (``"logmel"``, ``"cqt"``, ``"fft"``, ``"mfcc"``): how
+        ``config.augment``'s gain acts on them (training patches only).
 
     Returns
     -------
@@ -322,10 +364,15 @@ def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarr
         raise MirlearnError(f"the band standardizer has {len(standardizer.mean_)} bands, the model expects {n_bands}")
     off_tr = _check_data("training", X_train, offsets_train, y_train, n_bands, n_classes)
     off_va = _check_data("validation", X_valid, offsets_valid, y_valid, n_bands, n_classes)
+    if config.augment is not None:
+        from mirlearn.nn.batch_augment import BatchAugment
+
+        BatchAugment.from_dict(config.augment).validate((X_train.shape[1], int(patch_frames)),
+                                                        representation=representation)
     model.to(device)
     _fast_layout(model, device)
     runner = PatchEpochs(model, X_train, off_tr, y_train, off_va, config, standardizer=standardizer,
-                         patch_frames=patch_frames)
+                         patch_frames=patch_frames, representation=representation)
     fingerprint = None
     if run_dir is not None:
         fingerprint = data_fingerprint(X_train, off_tr, np.asarray(y_train), X_valid, off_va, np.asarray(y_valid),
