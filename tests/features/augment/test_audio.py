@@ -190,6 +190,12 @@ def test_random_crop_of_a_short_track_returns_it_whole() -> None:
     (lambda y: random_crop(y[:0], 10, 0), "y"),
     (lambda y: gain(np.stack([y, y]), 3.0), "y"),
     (lambda y: gain(np.full(4, np.nan, np.float32), 3.0), "y"),
+    (lambda y: gain(y, 1e5), "db"),
+    (lambda y: gain(np.full(4, 1e38, np.float32), 40.0), "db"),
+    (lambda y: add_noise(np.array([0.1, np.inf], np.float32), 10.0, 0), "y"),
+    (lambda y: random_crop(np.array([np.nan] * 8, np.float32), 4, 0), "y"),
+    (lambda y: time_stretch(np.array([0.1, np.nan] * 600, np.float32), SR, 1.2), "y"),
+    (lambda y: pitch_shift(y, SR, True), "semitones"),
     (lambda y: time_stretch(y, SR, 1.2, backend="sox"), "backend"),
 ])
 def test_bad_input_is_one_line_naming_the_parameter(tone: np.ndarray, call, name: str) -> None:

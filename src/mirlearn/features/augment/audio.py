@@ -206,10 +206,16 @@ def gain(y: np.ndarray, db: float) -> np.ndarray:
     ConfigError
         ``db`` is not finite, or ``y`` is empty, not 1-D or not finite.
     """
-    y = _mono(y)
+    y = _mono(y, check_finite=False)  # the output's check below covers the input's (one pass, not two)
     db = _finite(db, "db")
-    out = y * np.float32(10.0 ** (db / 20.0))
-    if not np.isfinite(out).all():
+    try:
+        factor = np.float32(10.0 ** (db / 20.0))
+    except OverflowError:
+        factor = np.float32(np.inf)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, as a ConfigError
+        out = y * factor
+    if not _all_finite(out):
+        _mono(y)  # a non-finite input is named as such
         raise ConfigError(f"db: a gain of {db:g} dB overflows float32 on this signal")
     return out
 
@@ -239,16 +245,20 @@ def add_noise(y: np.ndarray, snr_db: float, rng: np.random.Generator | int) -> n
     ConfigError
         ``snr_db`` is not finite, or ``y`` is empty, not 1-D or not finite.
     """
-    y = _mono(y)
+    y = _mono(y, check_finite=False)  # the signal's power below is finite exactly when y is
     snr_db = _finite(snr_db, "snr_db")
-    rng = np.random.default_rng(rng)
-    noise = rng.standard_normal(len(y))
     p_signal = float(np.mean(np.square(y, dtype=np.float64)))
-    p_noise = float(np.mean(np.square(noise)))
+    if not math.isfinite(p_signal):
+        raise ConfigError("y: the audio holds non-finite samples (NaN or inf)")
+    rng = np.random.default_rng(rng)
+    # float32 draws (half the cost of float64), powers summed in float64
+    noise = rng.standard_normal(len(y), dtype=np.float32)
+    p_noise = float(np.mean(np.square(noise, dtype=np.float64)))
     if p_signal == 0.0 or p_noise == 0.0:
         return y.copy()
-    noise *= math.sqrt(p_signal / p_noise * 10.0 ** (-snr_db / 10.0))
-    return np.ascontiguousarray(y + noise, dtype=np.float32)
+    noise *= np.float32(math.sqrt(p_signal / p_noise * 10.0 ** (-snr_db / 10.0)))
+    noise += y
+    return noise
 
 
 def random_crop(y: np.ndarray, n_samples: int, rng: np.random.Generator | int) -> np.ndarray:
@@ -272,31 +282,42 @@ def random_crop(y: np.ndarray, n_samples: int, rng: np.random.Generator | int) -
     Raises
     ------
     ConfigError
-        ``n_samples`` is not an integer >= 1, or ``y`` is empty, not 1-D or not finite.
+        ``n_samples`` is not an integer >= 1, ``y`` is empty or not 1-D, or the segment drawn
+        holds non-finite samples.
     """
-    y = _mono(y)
+    y = _mono(y, check_finite=False)  # only the segment returned is checked: its cost, not the track's
     if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
         raise ConfigError(f"n_samples: the segment length must be an integer >= 1 (got {n_samples!r})")
     n_samples = int(n_samples)
     if len(y) <= n_samples:
-        return y.copy()
-    start = int(np.random.default_rng(rng).integers(0, len(y) - n_samples + 1))
-    return y[start:start + n_samples].copy()
+        out = y.copy()
+    else:
+        start = int(np.random.default_rng(rng).integers(0, len(y) - n_samples + 1))
+        out = y[start:start + n_samples].copy()
+    if not _all_finite(out):
+        raise ConfigError("y: the segment cropped holds non-finite samples (NaN or inf)")
+    return out
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def _mono(y: np.ndarray) -> np.ndarray:
-    """``y`` as a 1-D float32 C-contiguous array (a view when it already is one)."""
+def _mono(y: np.ndarray, *, check_finite: bool = True) -> np.ndarray:
+    """``y`` as a 1-D float32 C-contiguous array (``y`` itself when it already is one)."""
     y = np.ascontiguousarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise ConfigError(f"y: expected mono audio of shape (n_samples,), got shape {y.shape}")
     if y.size == 0:
         raise ConfigError("y: the audio is empty (0 samples)")
-    if not np.isfinite(y).all():
+    if check_finite and not _all_finite(y):
         raise ConfigError("y: the audio holds non-finite samples (NaN or inf)")
     return y
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    """Whether every sample of ``x`` is finite (measured the fastest exact test: faster than a
+    float64 sum or min and max)."""
+    return bool(np.isfinite(x).all())
 
 
 def _finite(value: float, name: str) -> float:
@@ -319,6 +340,6 @@ def _finish(out: np.ndarray, n: int) -> np.ndarray:
     elif len(out) < n:
         out = np.pad(out, (0, n - len(out)))
     out = np.ascontiguousarray(out)
-    if not np.isfinite(out).all():  # not seen; a guard so nothing non-finite reaches the cache
+    if not _all_finite(out):  # not seen; a guard so nothing non-finite reaches the cache
         out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
     return out
