@@ -136,6 +136,17 @@ def test_add_noise_is_deterministic_from_a_seed(tone: np.ndarray) -> None:
     np.testing.assert_array_equal(add_noise(tone, 10.0, 7), a)  # an int seeds the same generator
 
 
+def test_huge_but_finite_samples_are_not_mistaken_for_overflow(tone: np.ndarray) -> None:
+    # Samples of 5e19: their float32 squares overflow, the checks and powers must not care.
+    y = tone * np.float32(1e20)
+    out = add_noise(y, 20.0, 0)
+    _check_output(out)
+    noise = out.astype(np.float64) - y
+    assert 10 * np.log10(np.mean(y.astype(np.float64) ** 2) / np.mean(noise ** 2)) == pytest.approx(20.0, abs=0.01)
+    _check_output(gain(y, 3.0))
+    _check_output(random_crop(y, 100, 0))
+
+
 def test_add_noise_keeps_silence_silent() -> None:
     out = add_noise(np.zeros(100, np.float32), 0.0, 0)
     _check_output(out)

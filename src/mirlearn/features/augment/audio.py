@@ -245,15 +245,12 @@ def add_noise(y: np.ndarray, snr_db: float, rng: np.random.Generator | int) -> n
     ConfigError
         ``snr_db`` is not finite, or ``y`` is empty, not 1-D or not finite.
     """
-    y = _mono(y, check_finite=False)  # the signal's power below is finite exactly when y is
+    y = _mono(y)
     snr_db = _finite(snr_db, "snr_db")
-    p_signal = float(np.mean(np.square(y, dtype=np.float64)))
-    if not math.isfinite(p_signal):
-        raise ConfigError("y: the audio holds non-finite samples (NaN or inf)")
+    p_signal = _power(y)
     rng = np.random.default_rng(rng)
-    # float32 draws (half the cost of float64), powers summed in float64
-    noise = rng.standard_normal(len(y), dtype=np.float32)
-    p_noise = float(np.mean(np.square(noise, dtype=np.float64)))
+    noise = rng.standard_normal(len(y), dtype=np.float32)  # float32 draws: cheaper than float64
+    p_noise = _power(noise)
     if p_signal == 0.0 or p_noise == 0.0:
         return y.copy()
     noise *= np.float32(math.sqrt(p_signal / p_noise * 10.0 ** (-snr_db / 10.0)))
@@ -315,9 +312,25 @@ def _mono(y: np.ndarray, *, check_finite: bool = True) -> np.ndarray:
 
 
 def _all_finite(x: np.ndarray) -> bool:
-    """Whether every sample of ``x`` is finite (measured the fastest exact test: faster than a
-    float64 sum or min and max)."""
-    return bool(np.isfinite(x).all())
+    """Whether every sample of float32 ``x`` is finite.
+
+    ``x · x`` (a BLAS dot, about half the time of ``np.isfinite(x).all()``, which allocates) is
+    finite when every sample is; when it is not, either a sample is not finite or the squares
+    overflowed (samples beyond ~1e19), which the exact test below tells apart.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = float(np.dot(x, x))
+    return math.isfinite(squares) or bool(np.isfinite(x).all())
+
+
+def _power(x: np.ndarray) -> float:
+    """Mean square of finite float32 ``x``: a float32 BLAS dot (relative error ~1e-6, ~1e-5 dB),
+    in float64 when the float32 sum of squares overflows."""
+    with np.errstate(over="ignore"):
+        p = float(np.dot(x, x))
+    if not math.isfinite(p):
+        p = float(np.dot(x.astype(np.float64), x))
+    return p / len(x)
 
 
 def _finite(value: float, name: str) -> float:
