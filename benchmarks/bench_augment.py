@@ -335,7 +335,8 @@ def run(args: argparse.Namespace) -> Section:
                     s = int(key.rsplit("_", 1)[1])
                     sec.add(f"quality ({b}): round-trip log-spectral distance, shift +{s} then −{s} st",
                             value, "dB", better="lower")
-        noisy = y + np.sqrt(np.mean(np.square(y, dtype=np.float64)) / 100) * np.random.default_rng(0).standard_normal(len(y))
+        sigma = np.sqrt(np.mean(np.square(y, dtype=np.float64)) / 100)  # 20 dB below the signal's power
+        noisy = y + sigma * np.random.default_rng(0).standard_normal(len(y))
         sec.notes.append(f"Signal: {source}, {audio_s:.1f} s at {SR} Hz mono, in memory; medians of {repeats} "
                          "alternating repeats after a warm-up. Ratio column: ours / the library call "
                          "(≈ 1: the wrapper costs nothing above the library).")
@@ -354,7 +355,8 @@ def run(args: argparse.Namespace) -> Section:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="10 s of music and 2 repeats (a smoke run)")
-    p.add_argument("--repeats", type=int, default=None, help="alternating timed calls of each side (default 5, quick 2)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="alternating timed calls of each side (default 5, quick 2)")
     p.add_argument("--seconds", type=float, default=None, help="seconds of music to transform (default 30, quick 10)")
     p.add_argument("--file", default=None, help="audio file to measure on (default: beatles.flac of music_speech)")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder of the results (default benchmarks/results)")
