@@ -148,7 +148,7 @@ def machine() -> dict[str, object]:
     except (OSError, IndexError, ValueError):
         pass
     versions = {}
-    for mod in ("torch", "numpy", "scipy", "sklearn", "librosa", "lightgbm", "xgboost", "soundfile", "soxr"):
+    for mod in ("torch", "numpy", "scipy", "sklearn", "librosa", "lightgbm", "xgboost", "soundfile", "soxr", "pedalboard"):
         try:
             versions[mod] = __import__(mod).__version__
         except Exception:  # noqa: BLE001 - optional packages

@@ -7,6 +7,7 @@ layout, ``--out`` for outputs, ``--split K|ID``, ``--device``, ``-j``, ``--no-pr
 - :mod:`~mirlearn.cli.run`: ``run``, ``demo``, ``train``, ``evaluate``
 - :mod:`~mirlearn.cli.use`: ``predict``, ``features``
 - :mod:`~mirlearn.cli.data`: ``splits``, ``synth``
+- :mod:`~mirlearn.cli.augment`: ``augment``
 - :mod:`~mirlearn.cli.reproduce`: ``reproduce``, ``report``
 - :mod:`~mirlearn.cli.configs`: ``configs``
 
@@ -24,7 +25,7 @@ import sys
 from typing import Sequence
 
 from mirlearn import __version__
-from mirlearn.cli import configs, data, reproduce, run, use
+from mirlearn.cli import augment, configs, data, reproduce, run, use
 from mirlearn.cli.options import Parser, data_home
 from mirlearn.errors import MirlearnError
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     use.register(sub)
     data.register(sub)
+    augment.register(sub)
     reproduce.register(sub)
     configs.register(sub)
     return p

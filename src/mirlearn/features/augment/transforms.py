@@ -122,6 +122,8 @@ class AudioTransform:
                    "seed": self.seed if (self.kind == "noise" or self.crop_seconds) else 0}
         if self.kind in ("time_stretch", "pitch_shift"):
             k["backend"], k["version"] = self.backend, _backend_version(self.backend)
+            if self.kind == "pitch_shift" and self.backend == "librosa":
+                k["soxr"] = _backend_version("soxr")  # librosa resamples the shifted audio with soxr
         return k
 
     # -- the transform -------------------------------------------------------------------------
@@ -156,10 +158,11 @@ class AudioTransform:
 
 
 def _backend_version(backend: str) -> str:
+    """The installed version of a backend's package (``"rubberband"``: pedalboard), or ``"absent"``."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version({"librosa": "librosa", "rubberband": "pedalboard"}.get(backend, backend))
+        return version({"rubberband": "pedalboard"}.get(backend, backend))
     except PackageNotFoundError:
         return "absent"
 
