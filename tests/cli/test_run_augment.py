@@ -65,3 +65,10 @@ def test_bad_augmentation_is_one_line_before_any_work(tiny, tmp_path, capsys, ba
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]
     assert not out.exists() and not (tmp_path / "c").exists()
+
+
+def test_the_report_names_the_augmentation(aug_run):
+    out, _ = aug_run
+    md = (out / "report.md").read_text()
+    assert "**Augmentation** (training tracks only" in md
+    assert "gain +6 dB" in md and "noise at 20.0 dB SNR" in md and "mixup (α = 0.2)" in md

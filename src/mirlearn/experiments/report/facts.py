@@ -125,7 +125,38 @@ def config_blocks(cfg: dict[str, Any], source: str, name: str | None = None) -> 
     rows = [[f"{what} (`{key}`)", _value(v)] for key, what in KEY_SETTINGS if (v := _get(cfg, key)) is not None]
     if rows:
         b.append(Block("table", header=["Setting", "Value"], rows=rows))
+    aug = augmentation_text(cfg.get("augment"))
+    if aug:
+        b.append(Block("p", aug))
     return b
+
+
+def augmentation_text(aug: Any) -> str:
+    """One sentence naming a configuration's ``[augment]`` section, or ``""`` when it is off."""
+    if not isinstance(aug, dict) or not aug.get("enabled"):
+        return ""
+    lists = [("time_stretch", "time stretch ×{}"), ("pitch_shift", "pitch shift {:+g} st"),
+             ("gain_db", "gain {:+g} dB"), ("noise_snr_db", "noise at {} dB SNR")]
+    offline = [fmt.format(v) for key, fmt in lists for v in (aug.get(key) or [])]
+    if offline and aug.get("crop_seconds"):
+        offline.append(f"each as {aug.get('segments', 1)} random segment(s) of {aug['crop_seconds']} s")
+    batch = []
+    if aug.get("batch_gain_db"):
+        batch.append(f"gain within ±{aug['batch_gain_db']} dB")
+    if aug.get("time_masks") and aug.get("time_mask_frames"):
+        batch.append(f"{aug['time_masks']} time mask(s) of up to {aug['time_mask_frames']} frames")
+    if aug.get("freq_masks") and aug.get("freq_mask_bands"):
+        batch.append(f"{aug['freq_masks']} frequency mask(s) of up to {aug['freq_mask_bands']} bands")
+    if aug.get("mixup_alpha"):
+        batch.append(f"mixup (α = {aug['mixup_alpha']})")
+    parts = []
+    if offline:
+        parts.append(f"one copy of each training track per variant ({', '.join(offline)}; "
+                     f"{aug.get('backend', 'librosa')})")
+    if batch:
+        parts.append("per training batch: " + ", ".join(batch))
+    return ("**Augmentation** (training tracks only; validation and test tracks never): "
+            + ("; ".join(parts) if parts else "enabled, nothing listed") + ".")
 
 
 # ----------------------------------------------------------------------------------------------
