@@ -294,14 +294,14 @@ class Config:
             _check(getattr(a, key) >= 0, f"augment.{key}", getattr(a, key), "must be >= 0 (0: off)")
         batch = a.batch()
         if batch is not None:
-            if self.learner != "cnn":
-                raise ConfigError("config key [augment]: per-batch augmentation (batch_gain_db, time_masks, freq_masks, "
-                                  "mixup_alpha) trains CNNs (learner = 'cnn'); an MLP trains on the offline copies only")
+            if self.learner == "mlp" and self.training.optimizer != "sgd":
+                raise ConfigError("config key [augment]: per-batch augmentation (batch_gain_db, freq_masks, mixup_alpha) "
+                                  "trains with optimizer 'sgd'; Hessian-Free takes the offline copies only")
             from mirlearn.nn.batch_augment import BatchAugment
 
+            shape = (self.frames.dim, self.cnn.patch_frames) if self.learner == "cnn" else (self.frames.dim,)
             try:
-                BatchAugment.from_dict(batch).validate((self.frames.dim, self.cnn.patch_frames),
-                                                       representation=self.frames.kind)
+                BatchAugment.from_dict(batch).validate(shape, representation=self.frames.kind)
             except ConfigError as e:  # the config's name of the per-batch gain
                 raise ConfigError(f"config key {str(e).replace('augment.gain_db', 'augment.batch_gain_db')}") from None
         if a.enabled:

@@ -72,3 +72,18 @@ def test_the_report_names_the_augmentation(aug_run):
     md = (out / "report.md").read_text()
     assert "**Augmentation** (training tracks only" in md
     assert "gain +6 dB" in md and "noise at 20.0 dB SNR" in md and "mixup (α = 0.2)" in md
+
+
+def test_an_mlp_trains_on_offline_copies_with_frequency_masks_and_mixup(synth, tmp_path, small, capsys):
+    out = tmp_path / "mlp"
+    assert main(["run", "--data", str(synth), "--config", "demo", "--out", str(out), "--cache", str(tmp_path / "c"),
+                 "-j", "1", "--no-progress", *small, "--set", "splits.n_splits=1", "--set", "augment.enabled=true",
+                 "--set", "augment.time_stretch=[]", "--set", "augment.pitch_shift=[]",
+                 "--set", "augment.gain_db=[-6.0]", "--set", "augment.freq_masks=1",
+                 "--set", "augment.freq_mask_bands=20", "--set", "augment.mixup_alpha=0.2"]) == 0
+    text = capsys.readouterr().out
+    assert "augmented copies)" in text
+    net = json.loads(next(out.glob("split-*/net/net.json")).read_text())
+    assert net["inputs"]["learner"]["augment"]["freq_masks"] == 1 and net["inputs"]["augment"][0]["kind"] == "gain"
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    assert max(c["mean"] for c in summary.values()) > 0.5

@@ -32,6 +32,9 @@ __all__ = ["Learner", "feature_matrix", "row_batches", "sample_rows"]
 #: Constructor arguments that place or display a run but never change what is learned: they
 #: are not saved with a learner and not part of its input fingerprint.
 RUNTIME_PARAMS = frozenset({"device", "run_dir", "progress"})
+#: Constructor arguments added after learners were first saved: left out of the saved
+#: parameters (and fingerprints) while unset, so that earlier runs' learners stay current.
+UNSET_OMITTED = frozenset({"augment"})
 
 
 class Learner(BaseEstimator):
@@ -96,7 +99,7 @@ class Learner(BaseEstimator):
     def saved_params(self) -> dict[str, Any]:
         """Constructor arguments that define what is learned (JSON-ready: tuples as lists)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params(deep=False).items()
-                if k not in RUNTIME_PARAMS}
+                if k not in RUNTIME_PARAMS and not (k in UNSET_OMITTED and v is None)}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):

@@ -138,14 +138,6 @@ class CNNLearner(Learner):
         params.update(kwargs)
         return cls(**params)
 
-    def saved_params(self) -> dict[str, Any]:
-        """As :meth:`Learner.saved_params`, without ``augment`` when unset (the fingerprints of
-        learners trained before augmentation existed stay the same)."""
-        params = super().saved_params()
-        if params.get("augment") is None:
-            params.pop("augment", None)
-        return params
-
     @classmethod
     def layer_names_for(cls, params: dict[str, Any]) -> list[str]:
         from mirlearn.nn.cnn import layer_names

@@ -44,6 +44,8 @@ class MLPLearner(Learner):
         frames instead of all of them (a named reduction; ``None`` = all)
     max_valid_frames : optional seeded subsample of the validation frames that early stopping
         watches (a named reduction)
+    augment : SGD only: per-batch augmentation of the raw training frames (the fields of
+        :class:`mirlearn.nn.batch_augment.BatchAugment`: gain, frequency masks, mixup), or None
     seed : seeds initialisation, shuffling and subsampling
     device : ``"cpu"`` or ``"cuda"``
     run_dir : folder for the training log and checkpoints; a rerun resumes from them
@@ -77,6 +79,7 @@ class MLPLearner(Learner):
         max_train_frames: int | None = None,
         frames_per_epoch: int | None = None,
         max_valid_frames: int | None = None,
+        augment: dict[str, Any] | None = None,
         seed: int = 0,
         device: str = "cpu",
         run_dir: str | Path | None = None,
@@ -98,6 +101,7 @@ class MLPLearner(Learner):
         self.max_train_frames = max_train_frames
         self.frames_per_epoch = frames_per_epoch
         self.max_valid_frames = max_valid_frames
+        self.augment = augment
         self.seed = seed
         self.device = device
         self.run_dir = run_dir
@@ -114,6 +118,9 @@ class MLPLearner(Learner):
             curvature_fraction=t.curvature_fraction, max_train_frames=t.max_train_frames,
             frames_per_epoch=t.frames_per_epoch, max_valid_frames=t.max_valid_frames, seed=t.seed,
         )
+        augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
+        if augment is not None:
+            params["augment"] = augment
         params.update(kwargs)
         return cls(**params)
 
@@ -153,11 +160,16 @@ class MLPLearner(Learner):
 
             tc = TrainConfig(lr=self.lr, batch_size=self.batch_size, max_epochs=self.max_epochs,
                              patience=self.patience, seed=self.seed, device=self.device, loss=self.loss,
-                             frames_per_epoch=self.frames_per_epoch)
+                             frames_per_epoch=self.frames_per_epoch, augment=self.augment)
             self.train_result_ = train_sgd(self.net_, X_train, y_train, X_valid, y_valid, tc,
-                                           run_dir=run_dir, progress=self.progress)
+                                           run_dir=run_dir, progress=self.progress,
+                                           representation=getattr(train.time_base, "kind", None) or "fft")
         elif self.optimizer == "hf":
             from mirlearn.nn.train import HFConfig, train_hf
+
+            if self.augment is not None:
+                raise MirlearnError("per-batch augmentation trains with optimizer 'sgd'; Hessian-Free takes whole "
+                                    "chunks of frames (use the offline copies)")
 
             hc = HFConfig(loss=self.loss, init_damping=self.init_damping, max_cg_iters=self.max_cg_iters,
                           max_steps=self.max_epochs, n_chunks=max(1, round(1 / self.curvature_fraction)),

@@ -21,8 +21,8 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor, kind: str = "softmax", *, red
     ----------
     logits : torch.Tensor [shape=(n, n_classes)]
         Network outputs before the output non-linearity.
-    y : torch.Tensor [shape=(n,)], int64
-        Class indices.
+    y : torch.Tensor [shape=(n,)], int64, or [shape=(n, n_classes)], float
+        Class indices, or class probabilities (soft targets, e.g. mixup's).
     kind : {'softmax', 'sigmoid'}
         ``'softmax'``: softmax outputs, cross-entropy. ``'sigmoid'``: independent sigmoid
         outputs, binary cross-entropy against one-hot targets, summed over the outputs (the
@@ -40,7 +40,7 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor, kind: str = "softmax", *, red
     if kind == "softmax":
         return F.cross_entropy(logits, y, reduction=reduction)
     if kind == "sigmoid":
-        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+        target = y.to(logits.dtype) if y.is_floating_point() else F.one_hot(y, logits.shape[1]).to(logits.dtype)
         total = F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
         return total if reduction == "sum" else total / logits.shape[0]
     raise ValueError(f"loss kind must be one of {LOSSES}, got {kind!r}")

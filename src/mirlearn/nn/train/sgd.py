@@ -87,6 +87,7 @@ class TrainConfig:
     num_threads: int | None = None
     eval_batch_size: int = 4096
     frames_per_epoch: int | None = None
+    augment: dict[str, Any] | None = None
 
     #: Fields that may differ when a run is resumed: they stop, place or pace the run but do
     #: not change the weights an epoch produces. Every other field must match the checkpoint.
@@ -104,9 +105,16 @@ class TrainConfig:
             raise ConfigError(f"num_threads must be positive or None, got {self.num_threads}")
         if self.frames_per_epoch is not None and int(self.frames_per_epoch) < 1:
             raise ConfigError(f"frames_per_epoch must be positive or None, got {self.frames_per_epoch}")
+        if self.augment is not None:
+            from mirlearn.nn.batch_augment import BatchAugment
+
+            BatchAugment.from_dict(self.augment)  # one line naming a bad field, before any work
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["augment"] is None:  # absent: checkpoints of runs before augmentation still resume
+            del d["augment"]
+        return d
 
     def loop_settings(self) -> LoopSettings:
         """What :func:`~mirlearn.nn.train.loop.train_loop` reads from these settings."""
@@ -133,14 +141,26 @@ class SGDEpochs(OptimizerRunner):
     X, y : np.ndarray [shape=(n, dim)] float32, [shape=(n,)] int64
         Training frames (possibly a read-only memmap) and class indices.
     config : TrainConfig
+    representation : str
+        The frames' kind (``"fft"``, ``"logmel"``…), for ``config.augment``'s gain.
     """
 
     name = "sgd"
     monitor = "loss"
     unit = "epoch"
 
-    def __init__(self, model: nn.Module, X: np.ndarray, y: np.ndarray, config: TrainConfig) -> None:
+    def __init__(self, model: nn.Module, X: np.ndarray, y: np.ndarray, config: TrainConfig, *,
+                 representation: str = "fft") -> None:
+        from mirlearn.nn.batch_augment import BatchAugment
+
         self.config = config
+        self.representation = representation
+        self.augment = BatchAugment.from_dict(config.augment) if config.augment else None
+        if self.augment is not None and not self.augment.enabled:
+            self.augment = None
+        self.n_classes = int(np.max(y)) + 1 if len(y) else 1
+        # Its own CPU stream: the dropout generator's draws stay those of a run without it.
+        self.augment_generator = torch.Generator().manual_seed(derive_seed(config.seed, 2))
         self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=config.device,
                                     frames_per_epoch=config.frames_per_epoch)
         # Paper: plain SGD, constant learning rate 0.01, no momentum, no weight decay. The
@@ -152,9 +172,23 @@ class SGDEpochs(OptimizerRunner):
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(derive_seed(config.seed, 1))
 
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.augment is not None:
+            state["augment_generator"] = self.augment_generator.get_state()
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.augment is not None:
+            self.augment_generator.set_state(state["augment_generator"])
+
     def run_epoch(self, model: nn.Module, epoch: int) -> float:
+        from mirlearn.nn.batch_augment import apply as augment_batch
+
         model.train()
         kind = self.config.loss
+        n_out = io_dims(model)[1] or self.n_classes
         group = self.optimizer.param_groups[0]
         params = [p for p in group["params"] if p.requires_grad]
         # Detached aliases share the parameters' storage: updating them in place is the SGD
@@ -169,7 +203,11 @@ class SGDEpochs(OptimizerRunner):
         # also when wrapped, e.g. in a FeatureNet) draws them from ours for the epoch.
         with lend_generator(model, self.generator):
             for b, (xb, yb) in enumerate(self.batches.epoch(epoch)):
-                loss = loss_fn(model(xb), yb, kind)
+                target = yb
+                if self.augment is not None:  # a new tensor: xb may be a view of the training data
+                    xb, target = augment_batch(self.augment, xb, yb, n_out, self.augment_generator,
+                                               representation=self.representation)
+                loss = loss_fn(model(xb), target, kind)
                 epoch_loss.add(b, loss, len(yb))
                 # The gradients straight from autograd (no .grad accumulation, no zeroing):
                 # the same values backward() would leave in .grad.
@@ -201,6 +239,7 @@ def train_sgd(
     progress: bool = True,
     callback: Callable[[int, dict[str, Any]], None] | None = None,
     epoch_lines: bool = True,
+    representation: str = "fft",
 ) -> TrainResult:
     """Train ``model`` with plain minibatch SGD and early stopping (ReLU+SGD[+Dropout]).
 
@@ -225,6 +264,8 @@ def train_sgd(
         ``None``: the paper's defaults, ``TrainConfig()``.
     run_dir, progress, callback, epoch_lines
         See :func:`train_loop` (``progress=False`` removes the bar, not the per-epoch lines).
+    representation : str
+        The frames' kind, for ``config.augment``'s gain (training batches only).
 
     Returns
     -------
@@ -236,8 +277,12 @@ def train_sgd(
     # Fail on bad input before any epoch is spent.
     check_frames(X_train, y_train, name="training", n_in=n_in, n_out=n_out)
     check_frames(X_valid, y_valid, name="validation", n_in=n_in, n_out=n_out)
+    if config.augment is not None:
+        from mirlearn.nn.batch_augment import BatchAugment
+
+        BatchAugment.from_dict(config.augment).validate((X_train.shape[1],), representation=representation)
     model.to(device)
-    runner = SGDEpochs(model, X_train, y_train, config)
+    runner = SGDEpochs(model, X_train, y_train, config, representation=representation)
     fingerprint = data_fingerprint(X_train, y_train, X_valid, y_valid) if run_dir is not None else None
     return train_loop(model, runner, X_valid, y_valid, config, run_dir=run_dir, progress=progress, callback=callback,
                       fingerprint=fingerprint, desc="sgd", epoch_lines=epoch_lines)
