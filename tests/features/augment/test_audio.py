@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from mirlearn.errors import ConfigError
-from mirlearn.features.augment import audio
-from mirlearn.features.augment.audio import (
+_ROOT = Path(__file__).resolve().parents[3]
+if str(_ROOT) not in sys.path:  # the benchmarks package lives beside src/, not in it
+    sys.path.insert(0, str(_ROOT))
+
+from benchmarks.bench_augment import dominant_frequency  # noqa: E402  (the one pitch estimate, also measured there)
+from mirlearn.errors import ConfigError  # noqa: E402
+from mirlearn.features.augment import audio  # noqa: E402
+from mirlearn.features.augment.audio import (  # noqa: E402
     BACKENDS,
     add_noise,
     check_backend,
@@ -40,17 +48,6 @@ def tone() -> np.ndarray:
     """1 s of a 440 Hz sine at half scale, float32."""
     t = np.arange(SR) / SR
     return (0.5 * np.sin(2 * np.pi * F0 * t)).astype(np.float32)
-
-
-def dominant_frequency(x: np.ndarray, sr: int = SR) -> float:
-    """The frequency in Hz of the highest peak of the middle half of ``x``: Hann-windowed FFT,
-    zero-padded 8×, the peak refined by a parabola through the log magnitudes of its 3 bins."""
-    mid = x[len(x) // 4: len(x) - len(x) // 4].astype(np.float64)
-    n_fft = 8 * len(mid)
-    spec = np.abs(np.fft.rfft(mid * np.hanning(len(mid)), n_fft))
-    k = int(np.argmax(spec))
-    a, b, c = np.log(spec[k - 1:k + 2])
-    return (k + 0.5 * (a - c) / (a - 2 * b + c)) * sr / n_fft
 
 
 def _rms(x: np.ndarray) -> float:

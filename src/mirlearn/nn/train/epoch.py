@@ -73,18 +73,36 @@ class EpochLoss:
 
 
 class OptimizerRunner:
-    """What a runner with one torch optimiser (``self.optimizer``) and one dropout generator
-    (``self.generator``) saves in a checkpoint and logs per epoch."""
+    """What a runner with one torch optimiser (``self.optimizer``), one dropout generator
+    (``self.generator``) and optionally a per-batch augmentation (``self.augment``, drawing from
+    ``self.augment_generator``; see :meth:`setup_augment`) saves in a checkpoint and logs."""
 
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
+    augment: Any = None
+    augment_generator: torch.Generator | None = None
+
+    def setup_augment(self, settings: Mapping[str, Any] | None, seed: int) -> None:
+        """The per-batch augmentation of ``settings`` (:class:`mirlearn.nn.batch_augment.BatchAugment`
+        fields; ``None`` or all off: none), drawing from its own CPU generator seeded by ``seed``,
+        so that the dropout generator's draws stay those of a run without augmentation."""
+        from mirlearn.nn.batch_augment import BatchAugment
+
+        aug = BatchAugment.from_dict(settings) if settings else None
+        self.augment = aug if aug is not None and aug.enabled else None
+        self.augment_generator = torch.Generator().manual_seed(int(seed))
 
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
+        state = {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
+        if self.augment is not None:
+            state["augment_generator"] = self.augment_generator.get_state()
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+        if self.augment is not None:
+            self.augment_generator.set_state(state["augment_generator"])
 
     def log_fields(self) -> dict[str, Any]:
         return {"lr": self.optimizer.param_groups[0]["lr"]}

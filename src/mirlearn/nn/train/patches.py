@@ -185,8 +185,6 @@ class PatchEpochs(OptimizerRunner):
     def __init__(self, model: nn.Module, X: np.ndarray, offsets: np.ndarray, y: np.ndarray,
                  valid_offsets: np.ndarray | None, config: PatchTrainConfig, *, standardizer: BandStandardizer,
                  patch_frames: int, representation: str = "logmel") -> None:
-        from mirlearn.nn.batch_augment import BatchAugment
-
         self.config = config
         self.X, self.offsets = X, check_offsets(offsets, len(X))
         self.y = np.ascontiguousarray(y, dtype=np.int64)
@@ -200,22 +198,7 @@ class PatchEpochs(OptimizerRunner):
         self.generator.manual_seed(derive_seed(config.seed, _STREAM_DROPOUT))
         self._buffer = np.empty((int(config.batch_size), X.shape[1], self.patch_frames), dtype=np.float32)
         self.representation = representation
-        self.augment = BatchAugment.from_dict(config.augment) if config.augment else None
-        if self.augment is not None and not self.augment.enabled:
-            self.augment = None
-        # Its own CPU stream: the dropout generator's draws stay those of a run without it.
-        self.augment_generator = torch.Generator().manual_seed(derive_seed(config.seed, _STREAM_AUGMENT))
-
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        if self.augment is not None:
-            state["augment_generator"] = self.augment_generator.get_state()
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        if self.augment is not None:
-            self.augment_generator.set_state(state["augment_generator"])
+        self.setup_augment(config.augment, derive_seed(config.seed, _STREAM_AUGMENT))
 
     def epoch_grid(self, epoch: int) -> tuple[PatchGrid, np.ndarray]:
         """Epoch ``epoch``'s patches and visiting order: pure functions of ``(seed, epoch)``, so a

@@ -151,16 +151,10 @@ class SGDEpochs(OptimizerRunner):
 
     def __init__(self, model: nn.Module, X: np.ndarray, y: np.ndarray, config: TrainConfig, *,
                  representation: str = "fft") -> None:
-        from mirlearn.nn.batch_augment import BatchAugment
-
         self.config = config
         self.representation = representation
-        self.augment = BatchAugment.from_dict(config.augment) if config.augment else None
-        if self.augment is not None and not self.augment.enabled:
-            self.augment = None
         self.n_classes = int(np.max(y)) + 1 if len(y) else 1
-        # Its own CPU stream: the dropout generator's draws stay those of a run without it.
-        self.augment_generator = torch.Generator().manual_seed(derive_seed(config.seed, 2))
+        self.setup_augment(config.augment, derive_seed(config.seed, 2))
         self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=config.device,
                                     frames_per_epoch=config.frames_per_epoch)
         # Paper: plain SGD, constant learning rate 0.01, no momentum, no weight decay. The
@@ -171,17 +165,6 @@ class SGDEpochs(OptimizerRunner):
         device = torch.device(config.device)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(derive_seed(config.seed, 1))
-
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        if self.augment is not None:
-            state["augment_generator"] = self.augment_generator.get_state()
-        return state
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        if self.augment is not None:
-            self.augment_generator.set_state(state["augment_generator"])
 
     def run_epoch(self, model: nn.Module, epoch: int) -> float:
         from mirlearn.nn.batch_augment import apply as augment_batch
