@@ -123,7 +123,7 @@ def register(sub: Any) -> None:
     options.add_out(a, help="folder to write the audio files and augmented.csv into (required)")
     options.add_config(a, default="demo")
     options.add_set(a, help="override a config key, e.g. --set augment.time_stretch=[1.2] (TOML value syntax; "
-                    "repeatable; augment.enabled is set for you)")
+                    "repeatable; augment.enabled is set for you; default: the config's [augment])")
     options.add_jobs(a)
     options.add_no_progress(a)
     a.set_defaults(func=cmd_augment)
