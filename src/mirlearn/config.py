@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mirlearn.errors import ConfigError
+from mirlearn.features.augment.audio import DEFAULT_SHIFT_SEMITONES, DEFAULT_STRETCH_RATES
 from mirlearn.features.settings import FrameSettingError, FrameSettings
 
 #: The ``[frames]`` section: sr, n_fft, hop_length, window, center, kind, max_seconds (the old
@@ -143,8 +144,8 @@ class AugmentConfig:
 
     enabled: bool = False  #: off: none of the below is used (``--set augment.enabled=false``)
     #: stretch rates (> 1 faster and shorter; librosa's convention), one copy each
-    time_stretch: list[float] = field(default_factory=lambda: [0.2, 0.5, 1.2, 1.5])
-    pitch_shift: list[float] = field(default_factory=lambda: [-5.0, -2.0, 2.0, 5.0])  #: semitones, one copy each
+    time_stretch: list[float] = field(default_factory=lambda: list(DEFAULT_STRETCH_RATES))
+    pitch_shift: list[float] = field(default_factory=lambda: list(DEFAULT_SHIFT_SEMITONES))  #: semitones, one copy each
     gain_db: list[float] = field(default_factory=list)  #: gains in dB, one copy each
     noise_snr_db: list[float] = field(default_factory=list)  #: white noise at these SNRs (dB), one copy each
     backend: str = "librosa"  #: time stretch / pitch shift library: "librosa" or "rubberband"

@@ -6,6 +6,9 @@ module             what it holds
 audio              pure functions on mono float32 audio: :func:`time_stretch`,
                    :func:`pitch_shift` (backends ``"librosa"``, ``"rubberband"``),
                    :func:`gain`, :func:`add_noise`, :func:`random_crop`
+transforms         :class:`AudioTransform` (one variant of a data set: a transform, its
+                   value, a random segment), copies' ids, and :func:`extract_augmented`
+                   (every variant's frames through the frame cache)
 =================  ==================================================================
 
 Importing this package imports neither librosa nor pedalboard: each backend's library is
@@ -26,8 +29,20 @@ from mirlearn.features.augment.audio import (
     random_crop,
     time_stretch,
 )
+from mirlearn.features.augment.transforms import (
+    AudioTransform,
+    copy_id,
+    extract_augmented,
+    offline_transforms,
+    source_id,
+)
 
 __all__ = [
+    "AudioTransform",
+    "copy_id",
+    "extract_augmented",
+    "offline_transforms",
+    "source_id",
     "BACKENDS",
     "DEFAULT_SHIFT_SEMITONES",
     "DEFAULT_STRETCH_RATES",
