@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -58,33 +60,42 @@ def cmd_augment(args: argparse.Namespace) -> int:
     print(f"augment: {len(chosen)} track(s) × {len(transforms)} variant(s) → {out} (WAV, {sr} Hz)")
     for t in transforms:
         print(f"  {t.tag}: {t.describe()}")
-    rows: list[dict[str, str]] = []
+    rows = [{"path": str(_target(root, out, Path(track.path), t.tag).relative_to(out)), "label": track.label,
+             "track_id": copy_id(track.track_id, t)} for track in chosen for t in transforms]
+
+    def one_track(track) -> tuple[int, int, str | None, list[str]]:
+        """Write ``track``'s missing copies: (written, kept, why unreadable, notes)."""
+        y, done, kept, notes = None, 0, 0, []
+        for t in transforms:
+            target = _target(root, out, Path(track.path), t.tag)
+            if target.is_file():
+                kept += 1
+                continue
+            if y is None:
+                try:
+                    y = audio.load(track.path, sr=sr, mono=True)
+                except AudioError as e:
+                    return done, kept, f"{track.path}: {e.cause}", notes
+            z, note = t(y, sr, track.track_id)
+            if note:
+                notes.append(f"{track.path} ({t.tag}): {note}")
+            with atomic_path(target) as tmp:
+                sf.write(tmp, np.asarray(z, dtype=np.float32), sr, subtype="FLOAT", format="WAV")
+            done += 1
+        return done, kept, None, notes
+
     bad: list[str] = []
     notes: list[str] = []
     written = kept = 0
     t0 = time.perf_counter()
-    with Progress(len(chosen), "augment", "track", enabled=not args.no_progress) as bar:
-        for track in chosen:
-            y = None
-            for t in transforms:
-                target = _target(root, out, Path(track.path), t.tag)
-                rows.append({"path": str(target.relative_to(out)), "label": track.label,
-                             "track_id": copy_id(track.track_id, t)})
-                if target.is_file():
-                    kept += 1
-                    continue
-                if y is None:
-                    try:
-                        y = audio.load(track.path, sr=sr, mono=True)
-                    except AudioError as e:
-                        bad.append(f"{track.path}: {e.cause}")
-                        break
-                z, note = t(y, sr, track.track_id)
-                if note:
-                    notes.append(f"{track.path} ({t.tag}): {note}")
-                with atomic_path(target) as tmp:
-                    sf.write(tmp, np.asarray(z, dtype=np.float32), sr, subtype="FLOAT", format="WAV")
-                written += 1
+    # Threads: decoding, librosa's FFTs and Rubber Band release the GIL; a track at a time each.
+    with Progress(len(chosen), "augment", "track", enabled=not args.no_progress) as bar, \
+            ThreadPoolExecutor(max_workers=max(1, args.jobs if args.jobs > 0 else os.cpu_count() or 1)) as pool:
+        for done, k, why, track_notes in pool.map(one_track, chosen):
+            written, kept = written + done, kept + k
+            notes += track_notes
+            if why:
+                bad.append(why)
             bar.update(1)
     if bad:
         rows = [r for r in rows if Path(out / r["path"]).is_file()]
