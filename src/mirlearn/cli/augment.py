@@ -76,6 +76,8 @@ def cmd_augment(args: argparse.Namespace) -> int:
                     y = audio.load(track.path, sr=sr, mono=True)
                 except AudioError as e:
                     return done, kept, f"{track.path}: {e.cause}", notes
+                if len(y) == 0:  # nothing to transform (a transform would refuse an empty signal)
+                    return done, kept, f"{track.path}: no audio samples", notes
             z, note = t(y, sr, track.track_id)
             if note:
                 notes.append(f"{track.path} ({t.tag}): {note}")

@@ -198,6 +198,7 @@ class PatchEpochs(OptimizerRunner):
         self.generator.manual_seed(derive_seed(config.seed, _STREAM_DROPOUT))
         self._buffer = np.empty((int(config.batch_size), X.shape[1], self.patch_frames), dtype=np.float32)
         self.representation = representation
+        self.n_classes = int(getattr(model, "n_classes", int(self.y.max()) + 1 if len(self.y) else 1))
         self.setup_augment(config.augment, derive_seed(config.seed, _STREAM_AUGMENT))
 
     def epoch_grid(self, epoch: int) -> tuple[PatchGrid, np.ndarray]:
@@ -213,7 +214,6 @@ class PatchEpochs(OptimizerRunner):
         from mirlearn.nn.batch_augment import apply as augment_batch
 
         model.train()
-        self.n_classes = int(getattr(model, "n_classes", int(self.y.max()) + 1))
         grid, order = self.epoch_grid(epoch)
         labels = self.y[grid.track]
         bs = int(self.config.batch_size)
