@@ -141,6 +141,11 @@ def test_gather_transposes_standardises_then_zero_pads(rng, tmp_path):
     buf = np.full((8, 5, 4), 99.0, np.float32)
     out = gather(M, g, idx, 4, standardizer=s, out=buf)
     assert np.shares_memory(out, buf) and np.array_equal(out, b)
+    # stale NaN in the padding (np.empty may hold anything) never reaches the arithmetic
+    buf = np.full((8, 5, 4), 0x7F800001, np.uint32).view(np.float32)   # signalling NaN
+    with np.errstate(invalid="raise"):
+        out = gather(M, g, idx, 4, standardizer=s, out=buf)
+    assert np.array_equal(out, b)
     # the same as standardize-then-pad by hand, via transform
     manual = s.transform(np.ascontiguousarray(X[10:13].T)[None])[0]
     np.testing.assert_allclose(b[0, :, :3], manual, rtol=1e-6)

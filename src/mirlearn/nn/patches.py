@@ -309,6 +309,9 @@ def gather(X: np.ndarray, grid: PatchGrid, index: np.ndarray, patch_frames: int,
         s, L = int(starts[k]), int(lengths[k])
         # The transposed view of the rows is written straight into the batch: one copy.
         out[k, :, :L] = X[s:s + L].T
+        if L < P:
+            # A fresh or reused buffer holds anything there (NaN too): clear it before arithmetic.
+            out[k, :, L:] = 0.0
     if standardizer is not None:
         standardizer._check_fitted()
         if len(standardizer.mean_) != n_bands:
@@ -316,7 +319,7 @@ def gather(X: np.ndarray, grid: PatchGrid, index: np.ndarray, patch_frames: int,
         mean, inv = standardizer._float32_params()
         out -= mean[:, None]
         out *= inv[:, None]
-    # Padding after standardising: padded frames are exactly 0 (the band mean), whatever was there.
-    for k in np.flatnonzero(lengths < P):
-        out[k, :, int(lengths[k]):] = 0.0
+        # Padding after standardising: padded frames are exactly 0 (the band mean).
+        for k in np.flatnonzero(lengths < P):
+            out[k, :, int(lengths[k]):] = 0.0
     return out
