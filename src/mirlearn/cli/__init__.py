@@ -9,6 +9,7 @@ layout, ``--out`` for outputs, ``--split K|ID``, ``--device``, ``-j``, ``--no-pr
 - :mod:`~mirlearn.cli.data`: ``splits``, ``synth``
 - :mod:`~mirlearn.cli.augment`: ``augment``
 - :mod:`~mirlearn.cli.reproduce`: ``reproduce``, ``report``
+- :mod:`~mirlearn.cli.compare`: ``compare``
 - :mod:`~mirlearn.cli.configs`: ``configs``
 
 Every command checks all its arguments (:mod:`~mirlearn.cli.checks`), loads and validates
@@ -25,7 +26,7 @@ import sys
 from typing import Sequence
 
 from mirlearn import __version__
-from mirlearn.cli import augment, configs, data, reproduce, run, use
+from mirlearn.cli import augment, compare, configs, data, reproduce, run, use
 from mirlearn.cli.options import Parser, data_home
 from mirlearn.errors import MirlearnError
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.register(sub)
     augment.register(sub)
     reproduce.register(sub)
+    compare.register(sub)
     configs.register(sub)
     return p
 
