@@ -99,6 +99,36 @@ def test_transform_frames_and_windows_with_times_and_columns(model):
         model.transform(y, SR, layers="4")
 
 
+def test_embed_gives_windows_and_a_track_vector_of_every_frame(model, tmp_path):
+    from mirlearn.export import write_features
+
+    y = tone("high", 3.0, 11)
+    e = model.embed(y, SR, layers="all")
+    frames = model.transform(y, SR, layers="all", aggregate=False)
+    assert e.aggregate and e.X.shape[1] == 48 and e.columns == model.transform(y, SR, layers="all").columns
+    assert e.vector.shape == (48,) and e.vector.dtype == np.float32
+    np.testing.assert_allclose(e.vector[:24], frames.X.astype(np.float64).mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(e.vector[24:], frames.X.astype(np.float64).var(0), rtol=1e-4, atol=1e-6)
+    assert e.vector_columns[0] == "layer1_unit000_mean" and e.vector_columns[24] == "layer1_unit000_var"
+    # frame rows: the same track vector
+    f = model.embed(y, SR, layers="all", aggregate=False)
+    assert not f.aggregate and np.array_equal(f.vector, e.vector)
+    # written with the rows: npz keys, npy and csv files beside the export
+    other = model.embed(tone("low", 2.0, 12), SR, layers="all")
+    [npz] = write_features(tmp_path / "e.npz", [e, other], "npz")
+    with np.load(npz) as z:
+        assert z["vectors"].shape == (2, 48) and list(z["vector_columns"]) == e.vector_columns
+        np.testing.assert_array_equal(z["vectors"][1], other.vector)
+    written = write_features(tmp_path / "e.npy", [e, other], "npy")
+    assert [p.name for p in written] == ["e.npy", "e.json", "e.vectors.npy"]
+    np.testing.assert_array_equal(np.load(tmp_path / "e.vectors.npy")[0], e.vector)
+    written = write_features(tmp_path / "e.csv", [e, other], "csv")
+    lines = (tmp_path / "e.vectors.csv").read_text().splitlines()
+    assert lines[0].split(",")[:2] == ["path", "layer1_unit000_mean"] and len(lines) == 3
+    with pytest.raises(ValueError, match="track vector"):
+        write_features(tmp_path / "x.npz", [e, model.transform(y, SR, layers="all")], "npz")
+
+
 def test_load_accepts_a_run_folder_and_refuses_a_bad_description(model, tmp_path):
     model.save(tmp_path / "run" / "model")
     again = GenreModel.load(tmp_path / "run")

@@ -38,7 +38,7 @@ from mirlearn.features.timebase import TimeBase
 from mirlearn.io import atomic_path, atomic_write_json
 
 __all__ = ["FORMATS", "Features", "feature_columns", "row_times", "write_features", "output_names",
-           "sidecar_path"]
+           "sidecar_path", "vectors_path"]
 
 #: Export formats, in the order ``--format`` lists them.
 FORMATS = ("npz", "npy", "csv")
@@ -98,6 +98,10 @@ class Features:
     time_base : how the rows were made (sample rate, frame hop and length; the window and
         hop asked for when aggregated)
     path : the audio file, or None for an array
+    vector : np.ndarray [shape=(2 * width,)], float32, or None
+        The track vector (:meth:`mirlearn.model.GenreModel.embed`): means then variances of
+        all the recording's frame features, whatever the rows are.
+    vector_columns : names of ``vector``'s entries, or None
     """
 
     X: np.ndarray
@@ -108,6 +112,9 @@ class Features:
     time_base: TimeBase
     path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the track vector: mean then variance of all the recording's frame features (or None)
+    vector: np.ndarray | None = None
+    vector_columns: list[str] | None = None  #: names of ``vector``'s entries (``..._mean``, ``..._var``)
 
     @property
     def timestamps(self) -> np.ndarray:
@@ -172,33 +179,65 @@ def write_features(path: str | Path, items: Sequence[Features], fmt: str) -> lis
         else np.asarray(items[0].X, dtype=np.float32)
     start = np.concatenate([it.start_s for it in items])
     end = np.concatenate([it.end_s for it in items])
+    V, vcols = _vectors(items)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npz":
+        extra = {} if V is None else {"vectors": V, "vector_columns": np.array(vcols)}
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, features=X, start_s=start, end_s=end, timestamps=start, columns=np.array(columns),
                      offsets=offsets, paths=np.array(paths), window_s=meta["window_s"], hop_s=meta["hop_s"],
-                     layers=np.array(meta["layers"]), aggregate=meta["aggregate"], meta=json.dumps(meta))
+                     layers=np.array(meta["layers"]), aggregate=meta["aggregate"], meta=json.dumps(meta), **extra)
         return [path]
     side = sidecar_path(path)
+    vpath = vectors_path(path)
+    written = [path, side]
+    if V is not None:
+        meta = {**meta, "vectors": vpath.name, "vector_columns": vcols}
+        written.append(vpath)
     if fmt == "npy":
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, X)
+        if V is not None:
+            with atomic_path(vpath) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, V)
         atomic_write_json(side, {"features": path.name, "shape": list(X.shape), **meta, "columns": columns,
                                  "paths": paths, "offsets": offsets.tolist(),
                                  "start_s": start.tolist(), "end_s": end.tolist()})
-        return [path, side]
+        return written
+    _write_csv_rows(path, ["path", "start_s", "end_s", *columns], paths,
+                    [np.column_stack([it.start_s, it.end_s, it.X]) for it in items])
+    if V is not None:
+        _write_csv_rows(vpath, ["path", *vcols], paths, [v[None] for v in V])
+    atomic_write_json(side, {"features": path.name, **meta, "columns": columns, "paths": paths})
+    return written
+
+
+def vectors_path(path: Path) -> Path:
+    """The track vectors written beside an ``.npy`` or ``.csv`` export: ``NAME.vectors.npy|csv``."""
+    return path.with_name(f"{path.stem}.vectors{path.suffix}")
+
+
+def _vectors(items: Sequence[Features]) -> tuple[np.ndarray | None, list[str] | None]:
+    """The items' track vectors as one (n_items × D) matrix, or None when they have none."""
+    if all(it.vector is None for it in items):
+        return None, None
+    if any(it.vector is None or it.vector_columns != items[0].vector_columns for it in items):
+        raise ValueError("every item of one export must have a track vector with the same columns")
+    return np.stack([np.asarray(it.vector, dtype=np.float32) for it in items]), list(items[0].vector_columns or [])
+
+
+def _write_csv_rows(path: Path, header: Sequence[str], paths: Sequence[str], blocks: Sequence[np.ndarray]) -> None:
+    """A CSV file: ``header``, then for each path its block's rows, each led by the quoted path."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerow(["path", "start_s", "end_s", *columns])
-        for it, p in zip(items, paths):
+        csv.writer(fh).writerow(header)
+        for p, block in zip(paths, blocks):
             field_ = io.StringIO()
             csv.writer(field_).writerow([p])
             prefix = field_.getvalue().rstrip("\r\n") + ","
             body = io.StringIO()
             # numpy formats the numbers (fast); only the quoted path is added per line
-            np.savetxt(body, np.column_stack([it.start_s, it.end_s, it.X]), fmt="%.7g", delimiter=",")
+            np.savetxt(body, block, fmt="%.7g", delimiter=",")
             fh.writelines(prefix + line + "\n" for line in body.getvalue().splitlines())
-    atomic_write_json(side, {"features": path.name, **meta, "columns": columns, "paths": paths})
-    return [path, side]
 
 
 def output_names(paths: Sequence[Path], roots: Sequence[Path | None], fmt: str) -> list[Path]:

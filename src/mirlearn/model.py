@@ -312,17 +312,28 @@ class GenreModel:
         return self.layer_selection(spec.layers)
 
     # -- on frames ------------------------------------------------------------------------
-    def transform_frames(self, frames: FrameSet, spec: FeatureSpec | None = None) -> list[Features]:
-        """Named, time-stamped features of every track of raw ``frames`` (see :meth:`transform`)."""
+    def transform_frames(self, frames: FrameSet, spec: FeatureSpec | None = None, *,
+                         vectors: bool = False) -> list[Features]:
+        """Named, time-stamped features of every track of raw ``frames`` (see :meth:`transform`).
+
+        ``vectors``: also set each item's track vector (:attr:`Features.vector`, the mean and
+        variance of all the track's frame features, see :meth:`embed`)."""
+        from mirlearn.features.aggregate import aggregate_frameset, track_statistics
+
         spec = spec or self.spec
         layers = self._layers_of(spec)
-        fs = self.features(frames, spec)
+        raw = self.learner.transform(frames, layers=layers)  # one row per frame (patch, for a CNN)
+        fs = aggregate_frameset(raw, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds) \
+            if spec.aggregate else raw
         columns = feature_columns(self.learner.feature_layers_, layers, spec.aggregate)
+        V = track_statistics(raw.X, raw.offsets) if vectors else None
+        vector_columns = feature_columns(self.learner.feature_layers_, layers, True) if vectors else None
         out = []
         for i, t in enumerate(fs.tracks):
             X = fs.track_frames(i)
             start, end = row_times(fs.time_base, len(X), t.duration)
-            out.append(Features(X, start, end, columns, layers, fs.time_base, t.path))
+            out.append(Features(X, start, end, columns, layers, fs.time_base, t.path,
+                                vector=None if V is None else V[i], vector_columns=vector_columns))
         return out
 
     def predict_frames(self, frames: FrameSet) -> list[Prediction]:
@@ -407,6 +418,40 @@ class GenreModel:
         f.path = None
         return f
 
+    def embed(self, y: np.ndarray, sr: int, *, layers: LayerSpec | None = None, aggregate: bool = True,
+              window_seconds: float | None = None, hop_seconds: float | None = None) -> Features:
+        """An embedding of a recording given as samples: time-stamped rows and one track vector.
+
+        What openl3 and musicnn users expect: :meth:`transform`'s rows (by default aggregation
+        windows: mean and variance of the frames over the model's window and hop), plus
+        ``vector``, the mean and variance of *all* the recording's frame features, for
+        similarity search and for classifiers of whole tracks.
+
+        Parameters
+        ----------
+        y : np.ndarray [shape=(n_samples,) or (n_channels, n_samples)]
+            Samples (see :meth:`predict`).
+        sr : sampling rate of ``y``, Hz
+        layers, window_seconds, hop_seconds : see :meth:`transform`
+        aggregate : rows are windows (default) or frames
+
+        Returns
+        -------
+        Features
+            ``X``, ``start_s``, ``end_s``, ``columns`` as :meth:`transform`; ``vector``
+            (``2 * width``, float32: means then variances) named by ``vector_columns``.
+
+        Examples
+        --------
+        >>> e = model.embed(y, 22050, layers="all")  # doctest: +SKIP
+        >>> e.vector.shape, e.vector_columns[0]     # doctest: +SKIP
+        ((384,), 'layer1_unit000_mean')
+        """
+        spec = self.feature_spec(layers, aggregate, window_seconds, hop_seconds)
+        f = self.transform_frames(self._frames_of_array(y, sr), spec, vectors=True)[0]
+        f.path = None
+        return f
+
     # -- on files ---------------------------------------------------------------------------
     def _frames_of(self, paths: Sequence[str | Path], skip_bad: bool, n_jobs: int,
                    progress: Progress | None) -> tuple[FrameSet, list[tuple[Path, str]]]:
@@ -424,14 +469,15 @@ class GenreModel:
         return self.predict_frames(frames), bad
 
     def transform_files(self, paths: Sequence[str | Path], spec: FeatureSpec | None = None, *,
-                        skip_bad: bool = False, n_jobs: int = 1, progress: Progress | None = None
-                        ) -> tuple[list[Features], list[tuple[Path, str]]]:
+                        skip_bad: bool = False, n_jobs: int = 1, progress: Progress | None = None,
+                        vectors: bool = False) -> tuple[list[Features], list[tuple[Path, str]]]:
         """The :class:`~mirlearn.export.Features` of every decodable file (see :meth:`transform`;
-        ``spec`` from :meth:`feature_spec`), and the bad files with their causes."""
+        ``spec`` from :meth:`feature_spec`; ``vectors``: with track vectors, see :meth:`embed`),
+        and the bad files with their causes."""
         frames, bad = self._frames_of(paths, skip_bad, n_jobs, progress)
         if frames.n_tracks == 0:
             return [], bad
-        return self.transform_frames(frames, spec), bad
+        return self.transform_frames(frames, spec, vectors=vectors), bad
 
     def save(self, path: str | Path) -> Path:
         import joblib

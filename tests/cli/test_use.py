@@ -229,6 +229,28 @@ def test_features_npy_is_a_matrix_with_a_json_sidecar_and_csv_is_labelled(model,
     assert json.loads((tmp_path / "c" / f"{songs[0].stem}.json").read_text())["aggregate_window_s"] == 1.0
 
 
+def test_embed_one_file_per_input_with_windows_and_a_track_vector(model, songs, tmp_path, capsys):
+    out = tmp_path / "emb"
+    assert main(["embed", str(model), *map(str, songs), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "embeddings of 2 files" in printed and "a track vector of 48 values per file" in printed
+    frames = tmp_path / "frames.npz"
+    assert main(["features", str(model), str(songs[0]), "--out", str(frames), "--no-progress"]) == 0
+    with np.load(out / f"{songs[0].stem}.npz") as z, np.load(frames) as f:
+        assert z["features"].shape == (6, 48) and z["columns"][0] == "layer1_unit000_mean"  # windows by default
+        assert z["vectors"].shape == (1, 48) and list(z["vector_columns"][:1]) == ["layer1_unit000_mean"]
+        x = f["features"].astype(np.float64)   # every frame of the file: the vector is their mean and variance
+        np.testing.assert_allclose(z["vectors"][0], np.concatenate([x.mean(0), x.var(0)]), rtol=1e-4, atol=1e-6)
+    assert main(["embed", str(model), str(songs[0]), "--frames", "--format", "csv", "--out", str(tmp_path / "c"),
+                 "--no-progress"]) == 0
+    c = tmp_path / "c"
+    assert (c / f"{songs[0].stem}.vectors.csv").read_text().splitlines()[1].startswith(f"{songs[0]},")
+    side = json.loads((c / f"{songs[0].stem}.json").read_text())
+    assert side["vectors"] == f"{songs[0].stem}.vectors.csv" and not side["aggregate"]
+    assert main(["embed", str(model), str(songs[0]), "--frames", "--window", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "--window 1: sets the aggregation windows; drop --frames" in capsys.readouterr().err
+
+
 def test_features_one_file_per_input_named_after_it(model, tiny, tmp_path, capsys):
     # two files of the same name (from two folders) and a folder argument whose layout is kept
     a = tmp_path / "a" / "song.wav"

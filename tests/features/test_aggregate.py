@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mirlearn.datasets.tracks import Track, TrackTable
-from mirlearn.features.aggregate import aggregate, aggregate_frameset, n_windows, window_frames
+from mirlearn.features.aggregate import aggregate, aggregate_frameset, n_windows, track_statistics, window_frames
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.timebase import TimeBase
 
@@ -188,3 +188,17 @@ def test_frames_without_time_base_keep_the_old_defaults(rng: np.random.Generator
     np.testing.assert_array_equal(fa.lengths, [10, 1, 3])
     fb = aggregate_frameset(fs, window_seconds=1.0, hop_seconds=0.5, sr=16000, hop_length=160)
     assert (fb.time_base.window_frames, fb.time_base.window_hop_frames) == (100, 50)
+
+
+def test_track_statistics_are_mean_and_variance_of_every_frame(rng) -> None:
+    X = (rng.standard_normal((23, 3)) * 2 + 1000).astype(np.float32)   # a large mean: no cancellation
+    offsets = np.array([0, 5, 5, 23])                                     # the middle track is empty
+    V = track_statistics(X, offsets)
+    assert V.shape == (3, 6) and V.dtype == np.float32
+    for i, (a, b) in enumerate([(0, 5), (5, 23)]):
+        row = V[[0, 2][i]]
+        x = X[a:b].astype(np.float64)
+        np.testing.assert_allclose(row[:3], x.mean(0), rtol=1e-6)
+        np.testing.assert_allclose(row[3:], x.var(0), rtol=1e-4)
+    assert np.isnan(V[1]).all()
+    assert track_statistics(X[:0], np.array([0])).shape == (0, 6)

@@ -204,18 +204,30 @@ def add_split_making(p: argparse.ArgumentParser) -> None:
 
 
 # -- features -------------------------------------------------------------------------------
-def add_feature_choice(p: argparse.ArgumentParser) -> None:
-    """``--layer``, ``--aggregate``, ``--window``, ``--hop``: which learned features.
+def add_feature_choice(p: argparse.ArgumentParser, *, windows_by_default: bool = False) -> None:
+    """``--layer``, ``--aggregate`` (or ``--frames``), ``--window``, ``--hop``: which learned features.
 
     Window and hop default to ``None``: the model's own (its configuration's), never a
     fixed number that a model trained with other windows would silently disagree with.
+
+    Parameters
+    ----------
+    windows_by_default : rows are aggregation windows unless ``--frames`` is given (``embed``);
+        otherwise frames unless ``--aggregate`` is (``features``). Either way ``args.aggregate``
+        holds the choice.
     """
     g = p.add_argument_group("features")
     g.add_argument("--layer", default="all", metavar="LAYERS",
                    help="feature layers: all, one layer (1, 2, 3 for the MLP) or several joined by commas "
                    "(1,2) (default: %(default)s)")
-    g.add_argument("--aggregate", action="store_true",
-                   help="one row per window (mean and variance of its frames) instead of per frame (default: off)")
+    if windows_by_default:
+        g.add_argument("--frames", dest="aggregate", action="store_false",
+                       help="one row per frame instead of per window (default: windows, the mean and variance "
+                       "of their frames)")
+    else:
+        g.add_argument("--aggregate", action="store_true",
+                       help="one row per window (mean and variance of its frames) instead of per frame "
+                       "(default: off)")
     g.add_argument("--window", type=float, default=None, metavar="S",
                    help="aggregation window, s (default: the model's, e.g. 2 for the demo config, 5 for the "
                    "paper's)")

@@ -140,7 +140,8 @@ def _check_feature_options(args: argparse.Namespace) -> None:
             continue
         checks.check_positive(value, option, unit=" s")
         if not args.aggregate:
-            checks.fail(f"{option} {value:g}: sets the aggregation windows; add --aggregate (or drop {option})")
+            fix = "drop --frames" if getattr(args, "command", None) == "embed" else "add --aggregate"
+            checks.fail(f"{option} {value:g}: sets the aggregation windows; {fix} (or drop {option})")
 
 
 def _check_targets(target: Path, fmt: str, combined: bool, names: Sequence[Path]) -> None:
@@ -161,6 +162,16 @@ def _check_targets(target: Path, fmt: str, combined: bool, names: Sequence[Path]
 
 def cmd_features(args: argparse.Namespace) -> int:
     """Write the learned features of audio files, with their times and column names."""
+    return _write_learned(args, vectors=False)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Write embeddings of audio files: time-stamped windows and one vector per track."""
+    return _write_learned(args, vectors=True)
+
+
+def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
+    """``features`` and ``embed``: check everything, then write file by file (batches of files)."""
     from mirlearn.export import output_names, write_features
     from mirlearn.features.timebase import window_frames
     from mirlearn.inputs import find_audio
@@ -193,7 +204,8 @@ def cmd_features(args: argparse.Namespace) -> int:
     with _progress(args, len(inputs.files)) as progress:
         for batch in _batches(list(range(len(inputs.files))), BATCH_FILES):
             paths = [inputs.files[i] for i in batch]
-            feats, bad = model.transform_files(paths, spec, skip_bad=True, n_jobs=args.jobs, progress=progress)
+            feats, bad = model.transform_files(paths, spec, skip_bad=True, n_jobs=args.jobs, progress=progress,
+                                               vectors=vectors)
             _report_bad(bad, args.skip_bad)
             n_bad += len(bad)
             bad_paths = {p for p, _ in bad}
@@ -212,8 +224,11 @@ def cmd_features(args: argparse.Namespace) -> int:
                 else _rows_are(spec, model))
         where = target if combined else \
             f"{target}/ (one .{fmt} per file{', each with a .json sidecar' if fmt != 'npz' else ''})"
-        print(f"features of {n_done} file{'s' if n_done != 1 else ''}: {n_rows} rows ({rows}) × {n_cols} columns "
-              f"(layers {','.join(model.layer_selection(spec.layers))}) → {where}")
+        what = "embeddings" if vectors else "features"
+        vector = f", and a track vector of {2 * n_cols // (2 if spec.aggregate else 1)} values per file" \
+            if vectors else ""
+        print(f"{what} of {n_done} file{'s' if n_done != 1 else ''}: {n_rows} rows ({rows}) × {n_cols} columns "
+              f"(layers {','.join(model.layer_selection(spec.layers))}){vector} → {where}")
     return _finish(n_bad, len(inputs.files) + len(inputs.bad), args.skip_bad)
 
 
@@ -223,8 +238,20 @@ _AUDIO_HELP = ("audio files or folders (searched recursively for audio files); a
                "named on stderr and the others are still done (exit status 1, or 0 with --skip-bad)")
 
 
+def _add_export_options(p: argparse.ArgumentParser, old: tuple[str, ...] = ()) -> None:
+    """``--out DIR|FILE``, ``--format``, ``--combined`` of ``features`` and ``embed``."""
+    o = p.add_argument_group("output")
+    options.add_out(o, metavar="DIR|FILE", default=".", old=old,
+                    help="folder that receives one file per input, or a .npz/.npy/.csv file for all inputs "
+                    "(default: %(default)s)")
+    o.add_argument("--format", choices=["npz", "npy", "csv"], default=None,
+                   help="file format (default: the suffix of --out, else npz)")
+    o.add_argument("--combined", action="store_true",
+                   help=f"one file {COMBINED_STEM}.<format> in the --out folder for all inputs (default: off)")
+
+
 def register(sub: Any) -> None:
-    """Add ``predict`` and ``features`` to the subcommands."""
+    """Add ``predict``, ``features`` and ``embed`` to the subcommands."""
     pr = options.add_command(
         sub, "predict", help="the label of audio files, with vote shares and class probabilities",
         description="Name the class (genre) of audio files with a trained model. Each file's frames (or "
@@ -260,14 +287,27 @@ def register(sub: Any) -> None:
     fe.add_argument("model", help=_MODEL_HELP)
     fe.add_argument("audio", nargs="+", help=_AUDIO_HELP)
     options.add_feature_choice(fe)
-    o = fe.add_argument_group("output")
-    options.add_out(o, metavar="DIR|FILE", default=".", old=("-o", "--output"),
-                    help="folder that receives one file per input, or a .npz/.npy/.csv file for all inputs "
-                    "(default: %(default)s)")
-    o.add_argument("--format", choices=["npz", "npy", "csv"], default=None,
-                   help="file format (default: the suffix of --out, else npz)")
-    o.add_argument("--combined", action="store_true",
-                   help=f"one file {COMBINED_STEM}.<format> in the --out folder for all inputs (default: off)")
+    _add_export_options(fe, old=("-o", "--output"))
     options.add_skip_bad(fe, batch=True)
     options.add_execution(fe)
     fe.set_defaults(func=cmd_features)
+
+    em = options.add_command(
+        sub, "embed", help="write embeddings of audio files: time-stamped windows and a vector per track",
+        description="Embeddings as openl3 and musicnn users expect them, one file per input (or one for all): "
+        "the learned features of every window (mean and variance of its frames over the model's window "
+        "and hop; --frames for one row per frame) with start_s and end_s in seconds, and one track vector "
+        "per file: the mean and variance of all its frame features, for similarity search and classifiers "
+        "of whole tracks. npz files hold the rows as `features` does (features, start_s, end_s, columns, "
+        "paths, offsets, ...) plus vectors (files × values) and vector_columns; npy and csv exports write "
+        "the vectors beside the rows as NAME.vectors.npy or NAME.vectors.csv (path,<columns>), named in "
+        "NAME.json. Existing files are replaced.",
+        example="mirlearn embed runs/demo ~/Music/album --out embeddings/\n"
+                "mirlearn embed runs/demo song.wav --layer 2 --out song.npz")
+    em.add_argument("model", help=_MODEL_HELP)
+    em.add_argument("audio", nargs="+", help=_AUDIO_HELP)
+    options.add_feature_choice(em, windows_by_default=True)
+    _add_export_options(em)
+    options.add_skip_bad(em, batch=True)
+    options.add_execution(em)
+    em.set_defaults(func=cmd_embed)

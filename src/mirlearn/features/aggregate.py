@@ -16,7 +16,7 @@ import numpy as np
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.timebase import TimeBase, window_frames
 
-__all__ = ["aggregate", "aggregate_frameset", "n_windows", "window_frames"]
+__all__ = ["aggregate", "aggregate_frameset", "n_windows", "track_statistics", "window_frames"]
 
 #: Upper bound on the values (frames x dims) turned into float64 at a time, per block of
 #: windows: 4 M values = 32 MB per temporary, whatever the length of a track.
@@ -159,6 +159,34 @@ def _window_stats(block: np.ndarray, starts: np.ndarray, window: int, out: np.nd
 
 #: Frame rate assumed for a FrameSet without a time base when none is given (the paper's).
 _DEFAULT_SR, _DEFAULT_HOP = 22050, 512
+
+
+def track_statistics(X: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """One vector per track: the mean and variance of all its frame features.
+
+    The track vector of embedding tools (openl3 and musicnn users average a track's rows):
+    :func:`aggregate` with one window as long as the longest track, so the same float64
+    shifted sums keep the variance exact.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n_frames, dim)]
+        Frame features of all tracks, track after track (may be memory-mapped).
+    offsets : np.ndarray [shape=(n_tracks + 1,)], int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_tracks, 2 * dim)], float32
+        ``[means, variances]`` of each track (population variance); NaN for a track with no
+        frames.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    longest = int(lengths.max()) if len(lengths) else 0
+    Xa, offsets_a = aggregate(X, offsets, window=max(1, longest), hop=max(1, longest))
+    out = np.full((len(lengths), 2 * int(X.shape[1])), np.nan, dtype=np.float32)
+    out[lengths > 0] = Xa
+    return out
 
 
 def aggregate_frameset(
