@@ -44,3 +44,26 @@ def small() -> list[str]:
 def common(home) -> list[str]:
     """Cache, one job, no progress bars."""
     return ["--cache", str(home / "cache"), "-j", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny, tmp_path_factory) -> Path:
+    """A run folder holding a model of ``tiny``: 8 units per layer, 3 epochs, 10 trees."""
+    from mirlearn.config import load_config
+    from mirlearn.datasets.splits import Split
+    from mirlearn.datasets.tracks import Track, TrackTable
+    from mirlearn.features.frameset import FrameSet
+    from mirlearn.model import GenreModel, frames_of_files
+
+    files = sorted(tiny.rglob("*.wav"))
+    cfg = load_config("demo", {"network": {"hidden": [8, 8, 8]}, "training": {"max_epochs": 3},
+                               "forest": {"n_estimators": 10, "n_jobs": 1},
+                               "features": {"window_seconds": 0.5, "hop_seconds": 0.25}})
+    raw, _ = frames_of_files(files, cfg.frames)
+    tracks = TrackTable([Track(f.stem, f, f.parent.name) for f in files])
+    fs = FrameSet(raw.X, raw.offsets, tracks, time_base=raw.time_base)
+    ids = tracks.ids  # synth0.0000{0..3}, synth1.0000{0..3}
+    split = Split("s0", train=ids[0:2] + ids[4:6], valid=[ids[2], ids[6]], test=[ids[3], ids[7]])
+    tmp = tmp_path_factory.mktemp("use")
+    m = GenreModel.from_config(cfg, progress=False).fit(fs, split, work_dir=tmp)
+    return m.save(tmp / "run" / "model").parent  # the run folder: predict and features take it

@@ -10,6 +10,7 @@ layout, ``--out`` for outputs, ``--split K|ID``, ``--device``, ``-j``, ``--no-pr
 - :mod:`~mirlearn.cli.augment`: ``augment``
 - :mod:`~mirlearn.cli.reproduce`: ``reproduce``, ``report``
 - :mod:`~mirlearn.cli.compare`: ``compare``
+- :mod:`~mirlearn.cli.similarity`: ``index``, ``similar``, ``evaluate-similarity``
 - :mod:`~mirlearn.cli.configs`: ``configs``
 
 Every command checks all its arguments (:mod:`~mirlearn.cli.checks`), loads and validates
@@ -26,7 +27,7 @@ import sys
 from typing import Sequence
 
 from mirlearn import __version__
-from mirlearn.cli import augment, compare, configs, data, reproduce, run, use
+from mirlearn.cli import augment, compare, configs, data, reproduce, run, similarity, use
 from mirlearn.cli.options import Parser, data_home
 from mirlearn.errors import MirlearnError
 
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     augment.register(sub)
     reproduce.register(sub)
     compare.register(sub)
+    similarity.register(sub)
     configs.register(sub)
     return p
 
