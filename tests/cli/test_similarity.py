@@ -102,3 +102,20 @@ def test_bad_arguments_are_one_line_before_any_work(mfcc_index, tiny_model, tiny
     assert "-k" in _one_error_line(capsys)
     assert main(["evaluate-similarity", str(mfcc_index), "--artist-filter"]) == 2
     assert "knows no artists" in _one_error_line(capsys)
+
+
+def test_index_of_one_part_of_a_split(tiny, tmp_path, capsys):
+    splits = tmp_path / "splits.json"
+    assert main(["splits", "--data", str(tiny), "--out", str(splits), "--n-splits", "2"]) == 0
+    doc = json.loads(splits.read_text())
+    out = tmp_path / "ix"
+    assert main(["index", "mfcc", "--data", str(tiny), "--tracks", "train", "--splits", str(splits), "--split", "1",
+                 "--out", str(out), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
+    idx = TrackIndex.load(out)
+    assert idx.ids == doc["splits"][1]["train"] and idx.source["tracks"]["split"] == doc["splits"][1]["name"]
+    capsys.readouterr()
+    assert main(["index", "mfcc", "--data", str(tiny), "--tracks", "test", "--out", str(tmp_path / "x")]) == 2
+    assert "--tracks test: give --splits FILE" in _one_error_line(capsys)
+    assert main(["index", "mfcc", "--data", str(tiny), "--tracks", "test", "--splits", str(splits), "--split", "9",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--split 9: not in" in _one_error_line(capsys)

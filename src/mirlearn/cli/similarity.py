@@ -51,13 +51,21 @@ def cmd_index(args: argparse.Namespace) -> int:
         checks.fail(f"--metric: {e}")
     out = _check_index_out(args.out)
     tracks, _ = load_tracks(args.data, args.dataset)
+    model_split = None
     if source != MFCC:  # the layers against the model, before any decoding
         from mirlearn.model import GenreModel
 
-        GenreModel.load(source).layer_selection(args.layer)
+        model = GenreModel.load(source)
+        model.layer_selection(args.layer)
+        model_split = model.info.get("split")
+    part = None
+    if args.tracks != "all":
+        tracks, part = _split_part(args, tracks, source, model_split)
     index = build_index(tracks, source, cache_dir=frame_cache(args), metric=args.metric, layers=args.layer,
                         n_jobs=args.jobs, skip_bad=args.skip_bad, progress=not args.no_progress,
                         device=args.device)
+    if part is not None:
+        index.source["tracks"] = part
     index.save(out)
     what = "MFCC (mean and variance of 40 values per frame)" if source == MFCC else \
         f"model {source}, layers {','.join(index.source['layers'])}"
@@ -65,6 +73,34 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"index of {len(index)} tracks × {index.dim} values ({what}; {args.metric} distance on standardised "
           f"vectors; {len(set(index.labels))} labels, {n_artists or 'no'} artists) → {out}")
     return 0
+
+
+def _split_part(args: argparse.Namespace, tracks: Any, source: Path | str, model_split: str | None
+                ) -> tuple[Any, dict[str, str]]:
+    """``--tracks PART`` of a split: ``--splits``/``--split``, else the model's own run and split."""
+    from mirlearn.datasets.splits import load_split_dir, load_splits
+
+    splits_file = Path(args.splits) if args.splits else None
+    if splits_file is None and isinstance(source, Path) and (source.parent / "splits.json").is_file():
+        splits_file = source.parent / "splits.json"  # the run the model was trained in
+    if splits_file is None:
+        checks.fail(f"--tracks {args.tracks}: give --splits FILE (and --split K|ID) to say which tracks those are")
+    splits = [load_split_dir(splits_file)] if splits_file.is_dir() else load_splits(splits_file)
+    wanted = args.split if args.split is not None else (model_split if not args.splits else None)
+    if wanted is None:
+        split = splits[0]
+    else:
+        by_name = {s.name: s for s in splits}
+        if wanted in by_name:
+            split = by_name[wanted]
+        elif str(wanted).isdigit() and int(wanted) < len(splits):
+            split = splits[int(wanted)]
+        else:
+            checks.fail(f"--split {wanted}: not in {splits_file} (its splits: {', '.join(by_name)})")
+    ids = [t for t in getattr(split, args.tracks) if t in set(tracks.ids)]
+    if not ids:
+        checks.fail(f"--tracks {args.tracks}: split {split.name} of {splits_file} has none of the tracks of --data")
+    return tracks.subset(ids), {"split": split.name, "part": args.tracks, "splits_file": str(splits_file)}
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -149,6 +185,14 @@ def register(sub: Any) -> None:
     options.add_dataset(g)  # type: ignore[arg-type]
     options.add_cache(g)  # type: ignore[arg-type]
     options.add_skip_bad(g)  # type: ignore[arg-type]
+    ix.add_argument("--tracks", default="all", choices=["all", "train", "valid", "test"],
+                    help="which tracks of --data: all, or one part of a split (test: tracks a model never trained "
+                    "on, for an honest evaluation); the split is --split of --splits, else the model's own split of "
+                    "its run (default: %(default)s)")
+    options.add_splits_file(g)  # type: ignore[arg-type]
+    ix.add_argument("--split", default=None, metavar="K|ID",
+                    help="the split of --tracks: an index or id in --splits (default: the model's own, else the "
+                    "first)")
     ix.add_argument("--layer", default=None, metavar="LAYERS", help=_LAYER_HELP)
     ix.add_argument("--metric", default="cosine", choices=["cosine", "euclidean"],
                     help="distance between standardised vectors (default: %(default)s)")
