@@ -119,3 +119,19 @@ def test_index_of_one_part_of_a_split(tiny, tmp_path, capsys):
     assert main(["index", "mfcc", "--data", str(tiny), "--tracks", "test", "--splits", str(splits), "--split", "9",
                  "--out", str(tmp_path / "x")]) == 2
     assert "--split 9: not in" in _one_error_line(capsys)
+
+
+def test_index_with_a_learned_distance(tiny, tmp_path, capsys):
+    splits = tmp_path / "splits.json"
+    assert main(["splits", "--data", str(tiny), "--out", str(splits), "--n-splits", "1"]) == 0
+    doc = json.loads(splits.read_text())["splits"][0]
+    out = tmp_path / "ix"
+    assert main(["index", "mfcc", "--data", str(tiny), "--tracks", "test", "--splits", str(splits),
+                 "--learn-distance", "--out", str(out), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
+    assert "learned distance: a siamese net" in capsys.readouterr().out
+    idx = TrackIndex.load(out)
+    assert idx.ids == doc["test"] and idx.learned is not None and idx.metric == "euclidean"
+    assert idx.source["learned_distance"]["train_tracks"] == len(doc["train"])
+    assert main(["evaluate-similarity", str(out), "-k", "1"]) == 0
+    assert main(["index", "mfcc", "--data", str(tiny), "--learn-distance", "--out", str(tmp_path / "x")]) == 2
+    assert "--learn-distance: the distance learns from a split's training tracks" in _one_error_line(capsys)

@@ -66,3 +66,26 @@ def test_save_load_round_trip_and_bad_folders(rng, tmp_path):
         TrackIndex.load(tmp_path / "ix")
     with pytest.raises(MirlearnError, match="query vectors have 4 values; this index's have 5"):
         idx.query(np.zeros((1, 4)), k=2)
+
+
+def test_an_index_with_a_learned_distance_searches_its_embeddings_and_round_trips(rng, tmp_path):
+    from mirlearn.similarity.build import with_learned_distance
+    from mirlearn.similarity.siamese import DistanceLearner
+
+    full = _index(rng, n=60)
+    ids = full.ids
+    learner = DistanceLearner(hidden=(8,), n_out=4, epochs=3, pairs_per_epoch=64, seed=1)
+    idx = with_learned_distance(full, ids[:30], ids[30:40], ids[40:], learner)
+    assert idx.ids == ids[40:] and idx.metric == "euclidean" and idx.learned is learner
+    np.testing.assert_allclose(idx.mean, full.vectors[:30].mean(0), rtol=1e-4, atol=1e-2)   # the train tracks'
+    E = learner.transform(idx.standardized())
+    rows, dist = idx.query(idx.vectors[:2], k=3)
+    D = pairwise_distances(E[:2], E, metric="euclidean")
+    np.testing.assert_array_equal(rows[0], np.argsort(D[0], kind="stable")[:3])
+    back = TrackIndex.load(idx.save(tmp_path / "ix"))
+    np.testing.assert_array_equal(back.space(), idx.space())
+    assert json.loads((tmp_path / "ix" / "index.json").read_text())["learned_distance"]["n_out"] == 4
+    full.save(tmp_path / "ix")          # replaced by an index without one: the weights go
+    assert not (tmp_path / "ix" / "distance.pt").exists() and TrackIndex.load(tmp_path / "ix").learned is None
+    with pytest.raises(MirlearnError, match="both train the distance and are indexed"):
+        with_learned_distance(full, ids[:30], [], ids[29:], DistanceLearner())

@@ -58,12 +58,33 @@ def cmd_index(args: argparse.Namespace) -> int:
         model = GenreModel.load(source)
         model.layer_selection(args.layer)
         model_split = model.info.get("split")
-    part = None
+    if args.learn_distance and args.tracks not in ("test", "valid"):
+        checks.fail("--learn-distance: the distance learns from a split's training tracks; index others with "
+                    "--tracks test (or valid)")
+    part = split = None
+    indexed = tracks
     if args.tracks != "all":
-        tracks, part = _split_part(args, tracks, source, model_split)
-    index = build_index(tracks, source, cache_dir=frame_cache(args), metric=args.metric, layers=args.layer,
+        split, part = _split_part(args, tracks, source, model_split)
+        indexed = tracks.subset([t for t in getattr(split, args.tracks) if t in set(tracks.ids)])
+    framed = indexed
+    if args.learn_distance:  # the training (and validation) tracks' vectors too
+        known = set(tracks.ids)
+        framed = tracks.subset([t for t in (*split.train, *split.valid, *split.test) if t in known])
+    index = build_index(framed, source, cache_dir=frame_cache(args), metric=args.metric, layers=args.layer,
                         n_jobs=args.jobs, skip_bad=args.skip_bad, progress=not args.no_progress,
                         device=args.device)
+    if args.learn_distance:
+        from mirlearn.similarity.build import with_learned_distance
+        from mirlearn.similarity.siamese import DistanceLearner
+
+        have = set(index.ids)
+        pick = lambda ids: [t for t in ids if t in have]  # noqa: E731  (tracks --skip-bad left out)
+        learner = DistanceLearner(seed=args.seed, device=args.device)
+        index = with_learned_distance(index, pick(split.train), pick(split.valid if args.tracks == "test" else []),
+                                      pick(getattr(split, args.tracks)), learner)
+        epochs = len(learner.history_)
+        print(f"learned distance: a siamese net ({learner.hidden} → {learner.n_out}, contrastive loss) trained "
+              f"{epochs} epoch(s) on {len(pick(split.train))} training tracks of split {split.name}")
     if part is not None:
         index.source["tracks"] = part
     index.save(out)
@@ -77,7 +98,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _split_part(args: argparse.Namespace, tracks: Any, source: Path | str, model_split: str | None
                 ) -> tuple[Any, dict[str, str]]:
-    """``--tracks PART`` of a split: ``--splits``/``--split``, else the model's own run and split."""
+    """The split of ``--tracks PART`` (``--splits``/``--split``, else the model's own run and split),
+    and its description for the index."""
     from mirlearn.datasets.splits import load_split_dir, load_splits
 
     splits_file = Path(args.splits) if args.splits else None
@@ -97,10 +119,9 @@ def _split_part(args: argparse.Namespace, tracks: Any, source: Path | str, model
             split = splits[int(wanted)]
         else:
             checks.fail(f"--split {wanted}: not in {splits_file} (its splits: {', '.join(by_name)})")
-    ids = [t for t in getattr(split, args.tracks) if t in set(tracks.ids)]
-    if not ids:
+    if not set(getattr(split, args.tracks)) & set(tracks.ids):
         checks.fail(f"--tracks {args.tracks}: split {split.name} of {splits_file} has none of the tracks of --data")
-    return tracks.subset(ids), {"split": split.name, "part": args.tracks, "splits_file": str(splits_file)}
+    return split, {"split": split.name, "part": args.tracks, "splits_file": str(splits_file)}
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -194,6 +215,11 @@ def register(sub: Any) -> None:
                     help="the split of --tracks: an index or id in --splits (default: the model's own, else the "
                     "first)")
     ix.add_argument("--layer", default=None, metavar="LAYERS", help=_LAYER_HELP)
+    ix.add_argument("--learn-distance", action="store_true",
+                    help="learn the distance: a siamese net trained with the contrastive loss on the split's "
+                    "training tracks (pairs from their labels; validation tracks stop it early), indexing "
+                    "--tracks test with the Euclidean distance between its embeddings (default: off)")
+    ix.add_argument("--seed", type=int, default=0, help="seed of the learned distance (default: %(default)s)")
     ix.add_argument("--metric", default="cosine", choices=["cosine", "euclidean"],
                     help="distance between standardised vectors (default: %(default)s)")
     options.add_out(ix, help="the index folder: new, empty, or an index to replace (required)")

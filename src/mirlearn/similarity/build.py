@@ -24,7 +24,7 @@ from mirlearn.progress import Progress
 from mirlearn.similarity.index import TrackIndex
 from mirlearn.similarity.vectors import frame_track_vectors, model_track_vectors
 
-__all__ = ["MFCC", "build_index", "query_vectors", "mfcc_settings"]
+__all__ = ["MFCC", "build_index", "query_vectors", "mfcc_settings", "with_learned_distance"]
 
 #: The source name of the MFCC baseline (instead of a model folder).
 MFCC = "mfcc"
@@ -120,3 +120,47 @@ def query_vectors(index: TrackIndex, paths: Sequence[str | Path], *, n_jobs: int
     bad_paths = {Path(p) for p, _ in bad}
     good = [Path(p) for p in paths if Path(p) not in bad_paths]
     return V.astype(np.float32), good, bad
+
+
+def with_learned_distance(full: TrackIndex, train: Sequence[str], valid: Sequence[str], indexed: Sequence[str],
+                          learner: Any) -> TrackIndex:
+    """An index of the ``indexed`` tracks whose distance a siamese net learned on ``train``.
+
+    Parameters
+    ----------
+    full : an index holding every track named below
+    train : tracks the net learns from (their labels make the pairs); their statistics also
+        standardise every vector, so the net sees new tracks as it saw its training ones
+    valid : tracks whose pairs decide early stopping (may be empty)
+    indexed : the tracks of the returned index (disjoint from ``train`` for an honest evaluation)
+    learner : an unfitted :class:`~mirlearn.similarity.siamese.DistanceLearner`
+
+    Returns
+    -------
+    TrackIndex
+        Euclidean distance between the learner's embeddings; ``source["learned_distance"]``
+        names the training and validation tracks' count.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    overlap = set(train) & set(indexed)
+    if overlap:
+        raise MirlearnError(f"{len(overlap)} track(s) both train the distance and are indexed, e.g. "
+                            f"{sorted(overlap)[0]}; index other tracks than the distance learns from")
+    rows = {name: [full.position(t) for t in ids] for name, ids in
+            (("train", train), ("valid", valid), ("indexed", indexed))}
+    sc = StandardScaler().fit(full.vectors[rows["train"]].astype(np.float64))
+    mean, scale = sc.mean_.astype(np.float32), sc.scale_.astype(np.float32)
+
+    def std(r: list[int]) -> np.ndarray:
+        return ((full.vectors[r] - mean) / scale).astype(np.float32)
+
+    labels = np.asarray(full.labels)
+    learner.fit(std(rows["train"]), labels[rows["train"]],
+                std(rows["valid"]) if rows["valid"] else None, labels[rows["valid"]] if rows["valid"] else None)
+    out = full.rows(rows["indexed"])
+    return TrackIndex(out.vectors, out.ids, out.paths, out.labels, out.artists, metric="euclidean",
+                      columns=out.columns, mean=mean, scale=scale, learned=learner,
+                      source={**full.source, "learned_distance": {"train_tracks": len(train),
+                                                                  "valid_tracks": len(valid)}})
+

@@ -10,6 +10,7 @@ On disk, a folder::
 
     INDEX/index.npz    vectors (n × d, float32, as computed), mean, scale
     INDEX/index.json   format, version, metric, ids, paths, labels, artists, columns, source
+    INDEX/distance.pt  a learned distance (siamese net), when the index has one
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ __all__ = ["TrackIndex", "INDEX_FORMAT", "INDEX_VERSION"]
 
 INDEX_FORMAT = "mirlearn.index"
 INDEX_VERSION = 1
+#: The learned distance's weights in an index folder.
+LEARNED_NAME = "distance.pt"
 
 
 @dataclass
@@ -57,6 +60,9 @@ class TrackIndex:
     source: dict[str, Any] = field(default_factory=dict)
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
+    #: a learned distance (:class:`~mirlearn.similarity.siamese.DistanceLearner`): standardised
+    #: vectors are embedded by it and searched with the Euclidean distance
+    learned: Any = None
 
     def __post_init__(self) -> None:
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -67,6 +73,8 @@ class TrackIndex:
                 raise ValueError(f"{len(getattr(self, name))} {name} for {n} vectors")
         if self.vectors.ndim != 2 or not np.isfinite(self.vectors).all():
             raise ValueError("vectors must be a finite n_tracks × dim matrix")
+        if self.learned is not None and self.metric != "euclidean":
+            raise ValueError("a learned distance is Euclidean between its embeddings")
         if self.mean is None or self.scale is None:
             from sklearn.preprocessing import StandardScaler
 
@@ -95,11 +103,25 @@ class TrackIndex:
                                 "(made by another model or feature choice)")
         return ((X - self.mean) / self.scale).astype(np.float32)
 
+    def space(self, X: np.ndarray | None = None) -> np.ndarray:
+        """The vectors the search compares: standardised, then embedded by the learned distance
+        when there is one; the collection's own when ``X`` is None."""
+        Z = self.standardized(X)
+        return Z if self.learned is None else self.learned.transform(Z)
+
+    def rows(self, rows: Sequence[int]) -> "TrackIndex":
+        """The index of some of the tracks, with this index's standardisation and distance."""
+        r = list(rows)
+        return TrackIndex(self.vectors[r], [self.ids[i] for i in r], [self.paths[i] for i in r],
+                          [self.labels[i] for i in r], [self.artists[i] for i in r], metric=self.metric,
+                          columns=self.columns, source=dict(self.source), mean=self.mean, scale=self.scale,
+                          learned=self.learned)
+
     def _neighbors(self) -> Any:
         if self._nn is None:
             from sklearn.neighbors import NearestNeighbors
 
-            self._nn = NearestNeighbors(metric=self.metric, algorithm="brute").fit(self.standardized())
+            self._nn = NearestNeighbors(metric=self.metric, algorithm="brute").fit(self.space())
         return self._nn
 
     def query(self, X: np.ndarray, k: int = 10, *, exclude: Sequence[Sequence[int]] | None = None
@@ -122,7 +144,7 @@ class TrackIndex:
         """
         if k < 1:
             raise MirlearnError(f"k must be >= 1, got {k}")
-        Q = self.standardized(X)
+        Q = self.space(X)
         extra = max((len(e) for e in exclude), default=0) if exclude is not None else 0
         n_ask = min(len(self), k + extra)
         dist, rows = self._neighbors().kneighbors(Q, n_neighbors=n_ask)
@@ -146,7 +168,7 @@ class TrackIndex:
 
     def evaluate(self, k: int = 10, *, artist_filter: bool = False) -> RetrievalScores:
         """Precision at ``k`` and average precision, every track a query against the others."""
-        return retrieval_scores(self.standardized(), self.labels, k=k, metric=self.metric,
+        return retrieval_scores(self.space(), self.labels, k=k, metric=self.metric,
                                 artists=self.artists if artist_filter else None)
 
     # -- on disk ------------------------------------------------------------------------------
@@ -156,10 +178,18 @@ class TrackIndex:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / "index.npz") as tmp, open(tmp, "wb") as fh:
             np.savez(fh, vectors=self.vectors, mean=self.mean, scale=self.scale)
+        learned_path = folder / LEARNED_NAME
+        if self.learned is not None:
+            with atomic_path(learned_path) as tmp:
+                tmp.write_bytes(self.learned.to_bytes())
+        elif learned_path.exists():
+            learned_path.unlink()  # an index replaced by one without a learned distance
         atomic_write_json(folder / "index.json", {
             "format": INDEX_FORMAT, "version": INDEX_VERSION, "metric": self.metric, "n_tracks": len(self),
             "dim": self.dim, "ids": self.ids, "paths": self.paths, "labels": self.labels, "artists": self.artists,
-            "columns": self.columns, "source": self.source})
+            "columns": self.columns, "source": self.source,
+            "learned_distance": None if self.learned is None else {**self.learned.get_params(),
+                                                                   "hidden": list(self.learned.hidden)}})
         return folder
 
     @classmethod
@@ -183,9 +213,17 @@ class TrackIndex:
                 vectors, mean, scale = z["vectors"], z["mean"], z["scale"]
         except (OSError, KeyError, ValueError) as e:
             raise MirlearnError(f"{arr_path}: unreadable ({e})") from None
+        learned = None
+        if meta.get("learned_distance") is not None:
+            from mirlearn.similarity.siamese import DistanceLearner
+
+            try:
+                learned = DistanceLearner.from_bytes((folder / LEARNED_NAME).read_bytes())
+            except (OSError, RuntimeError, KeyError, ValueError) as e:
+                raise MirlearnError(f"{folder / LEARNED_NAME}: unreadable ({e})") from None
         try:
             return cls(vectors, list(meta["ids"]), list(meta["paths"]), list(meta["labels"]), list(meta["artists"]),
                        metric=meta["metric"], columns=list(meta.get("columns", [])), source=meta.get("source", {}),
-                       mean=mean, scale=scale)
+                       mean=mean, scale=scale, learned=learned)
         except (KeyError, ValueError) as e:
             raise MirlearnError(f"{meta_path}: inconsistent with {arr_path.name} ({e})") from None
