@@ -91,8 +91,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     what = "MFCC (mean and variance of 40 values per frame)" if source == MFCC else \
         f"model {source}, layers {','.join(index.source['layers'])}"
     n_artists = len({a for a in index.artists if a})
-    print(f"index of {len(index)} tracks × {index.dim} values ({what}; {args.metric} distance on standardised "
-          f"vectors; {len(set(index.labels))} labels, {n_artists or 'no'} artists) → {out}")
+    distance = "Euclidean distance between the learned embeddings" if index.learned is not None else \
+        f"{index.metric} distance on standardised vectors"
+    print(f"index of {len(index)} tracks × {index.dim} values ({what}; {distance}; {len(set(index.labels))} labels, "
+          f"{n_artists or 'no'} artists) → {out}")
     return 0
 
 
