@@ -64,6 +64,12 @@ class Learner(BaseEstimator):
         classifies (a frame, or a patch), with the offsets of each track's rows."""
         return frames.with_rows(np.asarray(self.predict_proba(frames), dtype=np.float32), kind="features")
 
+    def randomized(self, seed: int = 0) -> "Learner":  # pragma: no cover - abstract
+        """A copy of this fitted learner whose network has fresh random weights (same
+        architecture, same initialisation, same input standardisation): the random-weights
+        baseline of transfer studies (Choi et al. 2017). ``self`` is not changed."""
+        raise NotImplementedError
+
     def save(self, path: str | Path) -> Path:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -184,6 +184,18 @@ class CNNLearner(Learner):
         self.net_ = net.to("cpu").eval()
         return self
 
+    def randomized(self, seed: int = 0) -> "CNNLearner":
+        """See :meth:`Learner.randomized`: the architecture's own initialisation with ``seed``,
+        the band standardiser kept."""
+        import copy
+
+        self._check_fitted()
+        out = copy.copy(self)
+        out.seed = int(seed)
+        out.net_ = out._network(self.n_bands_, len(self.classes_)).eval()
+        out.train_result_ = None
+        return out
+
     def training_summary(self) -> str:
         """How training ended, and how many training tracks were padded to one patch."""
         line = self.train_result_.summary()

@@ -181,6 +181,26 @@ class MLPLearner(Learner):
         self.net_.to("cpu").eval()
         return self
 
+    def randomized(self, seed: int = 0) -> "MLPLearner":
+        """See :meth:`Learner.randomized`: the MLP's default initialisation, the standardiser kept."""
+        import copy
+
+        import torch
+
+        from mirlearn.nn.featurenet import FeatureNet
+        from mirlearn.nn.mlp import MLP
+
+        self._check_fitted()
+        out = copy.copy(self)
+        torch.manual_seed(int(seed))
+        mlp = MLP.from_config(self.net_.mlp.config())
+        net = FeatureNet(mlp, np.zeros(1, np.float32), np.ones(1, np.float32))
+        net.mean, net.inv_scale = self.net_.mean.clone(), self.net_.inv_scale.clone()
+        out.net_ = net.eval()
+        out.train_result_ = None
+        out.seed = int(seed)
+        return out
+
     def training_summary(self) -> str:
         """One line on how training ended (best epoch or HF step, validation loss and accuracy)."""
         return self.train_result_.summary()
