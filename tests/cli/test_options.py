@@ -20,7 +20,7 @@ COMMANDS = sorted(_commands())
 
 def test_every_command_is_there():
     assert set(COMMANDS) == {"demo", "run", "train", "evaluate", "predict", "features", "splits", "synth",
-                             "reproduce", "report", "configs", "augment", "compare", "embed", "index", "similar", "evaluate-similarity", "transfer"}
+                             "reproduce", "report", "configs", "augment", "compare", "embed", "index", "similar", "evaluate-similarity", "transfer", "explore"}
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -135,3 +135,17 @@ def test_index_with_a_learned_distance(tiny, tmp_path, capsys):
     assert main(["evaluate-similarity", str(out), "-k", "1"]) == 0
     assert main(["index", "mfcc", "--data", str(tiny), "--learn-distance", "--out", str(tmp_path / "x")]) == 2
     assert "--learn-distance: the distance learns from a split's training tracks" in _one_error_line(capsys)
+
+
+def test_explore_exports_a_static_page_and_checks_its_arguments(mfcc_index, tmp_path, capsys):
+    site = tmp_path / "site"
+    assert main(["explore", str(mfcc_index), "--export", str(site), "-k", "3", "--map", "pca"]) == 0
+    assert "explorer of 8 tracks" in capsys.readouterr().out
+    html = (site / "index.html").read_text()
+    assert "window.EXPLORER_STATIC" in html and len(list((site / "audio").glob("*.wav"))) == 8
+    assert main(["explore", str(mfcc_index), "-k", "0"]) == 2
+    assert "-k 0: must be within 1..100" in _one_error_line(capsys)
+    assert main(["explore", str(mfcc_index), "--port", "70000"]) == 2
+    assert "--port 70000" in _one_error_line(capsys)
+    assert main(["explore", str(tmp_path)]) == 2
+    assert "not an index folder" in _one_error_line(capsys)

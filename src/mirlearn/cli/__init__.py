@@ -12,6 +12,7 @@ layout, ``--out`` for outputs, ``--split K|ID``, ``--device``, ``-j``, ``--no-pr
 - :mod:`~mirlearn.cli.compare`: ``compare``
 - :mod:`~mirlearn.cli.similarity`: ``index``, ``similar``, ``evaluate-similarity``
 - :mod:`~mirlearn.cli.transfer`: ``transfer``
+- :mod:`~mirlearn.cli.explore`: ``explore``
 - :mod:`~mirlearn.cli.configs`: ``configs``
 
 Every command checks all its arguments (:mod:`~mirlearn.cli.checks`), loads and validates
@@ -28,7 +29,7 @@ import sys
 from typing import Sequence
 
 from mirlearn import __version__
-from mirlearn.cli import augment, compare, configs, data, reproduce, run, similarity, transfer, use
+from mirlearn.cli import augment, compare, configs, data, explore, reproduce, run, similarity, transfer, use
 from mirlearn.cli.options import Parser, data_home
 from mirlearn.errors import MirlearnError
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.register(sub)
     similarity.register(sub)
     transfer.register(sub)
+    explore.register(sub)
     configs.register(sub)
     return p
 

@@ -87,6 +87,8 @@ def cmd_index(args: argparse.Namespace) -> int:
               f"{epochs} epoch(s) on {len(pick(split.train))} training tracks of split {split.name}")
     if part is not None:
         index.source["tracks"] = part
+    data = Path(args.data).resolve()
+    index.source["root"] = str(data if data.is_dir() else data.parent)  # the explorer serves audio from here only
     index.save(out)
     what = "MFCC (mean and variance of 40 values per frame)" if source == MFCC else \
         f"model {source}, layers {','.join(index.source['layers'])}"
