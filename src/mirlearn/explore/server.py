@@ -16,6 +16,7 @@ collection's folder. Every other path is 404; a malformed or out-of-range parame
 
 from __future__ import annotations
 
+import collections
 import json
 import mimetypes
 import os
@@ -73,6 +74,8 @@ class ExplorerServer:
         class Handler(_Handler):
             explorer = server
 
+        #: the latest requests answered: (path, status, Range header or None), for tests and debugging
+        self.requests: collections.deque[tuple[str, int, str | None]] = collections.deque(maxlen=1000)
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -112,6 +115,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: the terminal is the user's
         pass
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.explorer.requests.append((self.path, int(code), self.headers.get("Range")))
+        super().send_response(code, message)
 
     def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
         self.send_response(status)
