@@ -259,13 +259,17 @@ class GenreModel:
     def features(self, frames: FrameSet, spec: FeatureSpec | None = None) -> FrameSet:
         """Features of raw frames for ``spec`` (default: the model's own); windows use the
         frames' own time base."""
+        spec = spec or self.spec
+        return self._rows(self.learner.transform(frames, layers=self._layers_of(spec)), spec)
+
+    @staticmethod
+    def _rows(raw: FrameSet, spec: FeatureSpec) -> FrameSet:
+        """The rows ``spec`` asks for from frame-level features: windows when it aggregates."""
         from mirlearn.features.aggregate import aggregate_frameset
 
-        spec = spec or self.spec
-        fs = self.learner.transform(frames, layers=self._layers_of(spec))
-        if spec.aggregate:
-            fs = aggregate_frameset(fs, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds)
-        return fs
+        if not spec.aggregate:
+            return raw
+        return aggregate_frameset(raw, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds)
 
     # -- feature choice -------------------------------------------------------------------
     def layer_selection(self, layers: LayerSpec | None = None) -> tuple[str, ...]:
@@ -318,13 +322,12 @@ class GenreModel:
 
         ``vectors``: also set each item's track vector (:attr:`Features.vector`, the mean and
         variance of all the track's frame features, see :meth:`embed`)."""
-        from mirlearn.features.aggregate import aggregate_frameset, track_statistics
+        from mirlearn.features.aggregate import track_statistics
 
         spec = spec or self.spec
         layers = self._layers_of(spec)
         raw = self.learner.transform(frames, layers=layers)  # one row per frame (patch, for a CNN)
-        fs = aggregate_frameset(raw, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds) \
-            if spec.aggregate else raw
+        fs = self._rows(raw, spec)
         columns = feature_columns(self.learner.feature_layers_, layers, spec.aggregate)
         V = track_statistics(raw.X, raw.offsets) if vectors else None
         vector_columns = feature_columns(self.learner.feature_layers_, layers, True) if vectors else None

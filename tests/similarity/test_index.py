@@ -24,7 +24,8 @@ def _index(rng, n=40, dim=5, metric="cosine") -> TrackIndex:
 def test_neighbours_are_the_exact_nearest_of_the_standardised_vectors(rng, metric):
     idx = _index(rng, metric=metric)
     Z = idx.standardized()
-    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-5) and np.testing.assert_allclose(Z.std(0), 1, rtol=1e-4)
+    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(Z.std(0), 1, rtol=1e-4)
     q = rng.standard_normal((3, 5)).astype(np.float32)
     rows, dist = idx.query(q, k=4)
     D = pairwise_distances(idx.standardized(q), Z, metric=metric)

@@ -51,7 +51,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         checks.fail(f"--metric: {e}")
     out = _check_index_out(args.out)
     tracks, _ = load_tracks(args.data, args.dataset)
-    model_split = None
+    model_split = model = None
     if source != MFCC:  # the layers against the model, before any decoding
         from mirlearn.model import GenreModel
 
@@ -72,7 +72,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         framed = tracks.subset([t for t in (*split.train, *split.valid, *split.test) if t in known])
     index = build_index(framed, source, cache_dir=frame_cache(args), metric=args.metric, layers=args.layer,
                         n_jobs=args.jobs, skip_bad=args.skip_bad, progress=not args.no_progress,
-                        device=args.device)
+                        device=args.device, model=model)
     if args.learn_distance:
         from mirlearn.similarity.build import with_learned_distance
         from mirlearn.similarity.siamese import DistanceLearner

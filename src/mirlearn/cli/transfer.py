@@ -15,8 +15,9 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     """Classifiers on the frozen features of every split of ``--data``, beside MFCC and random weights."""
     from mirlearn.cli.run import check_model_dir
     from mirlearn.datasets.splits import load_split_dir, load_splits, make_splits
+    from mirlearn.experiments.report.render import md_table
     from mirlearn.experiments.transfer import (CLASSIFIERS, evaluate_source, source_of_frames, source_of_learner,
-                                               write_transfer)
+                                               transfer_blocks, write_transfer)
     from mirlearn.features.cache import extract_frames
     from mirlearn.model import GenreModel
     from mirlearn.similarity.build import mfcc_settings
@@ -68,7 +69,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
               "sources": [s.name for s in sources], "classifiers": list(CLASSIFIERS),
               "splits": [s.name for s in splits], "per_split": per_split}
     md, html = write_transfer(result, out)
-    print(md.read_text(encoding="utf-8").split("\n\n")[2])  # the table
+    table = next(b for b in transfer_blocks(result) if b.kind == "table")
+    print(md_table(table.header, table.rows))
     print(f"report: {md}, {html}")
     return 0
 

@@ -200,7 +200,7 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
                 checks.fail(f"{option} {value:g}: shorter than one frame of this model "
                             f"({fset.hop_length / fset.sr * 1000:.1f} ms)")
     _report_bad(inputs.bad, args.skip_bad)
-    combined_items, n_bad, n_done, n_rows, n_cols = [], len(inputs.bad), 0, 0, 0
+    combined_items, n_bad, n_done, n_rows, n_cols, n_vector = [], len(inputs.bad), 0, 0, 0, 0
     with _progress(args, len(inputs.files)) as progress:
         for batch in _batches(list(range(len(inputs.files))), BATCH_FILES):
             paths = [inputs.files[i] for i in batch]
@@ -213,6 +213,7 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
             for i, f in zip(good, feats):
                 f.extra = {"model": str(model_dir)}
                 n_done, n_rows, n_cols = n_done + 1, n_rows + len(f.X), f.X.shape[1]
+                n_vector = 0 if f.vector is None else len(f.vector)
                 if combined:
                     combined_items.append(f)  # one file for all: written once all are done
                 else:
@@ -225,8 +226,7 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
         where = target if combined else \
             f"{target}/ (one .{fmt} per file{', each with a .json sidecar' if fmt != 'npz' else ''})"
         what = "embeddings" if vectors else "features"
-        vector = f", and a track vector of {2 * n_cols // (2 if spec.aggregate else 1)} values per file" \
-            if vectors else ""
+        vector = f", and a track vector of {n_vector} values per file" if vectors else ""
         print(f"{what} of {n_done} file{'s' if n_done != 1 else ''}: {n_rows} rows ({rows}) × {n_cols} columns "
               f"(layers {','.join(model.layer_selection(spec.layers))}){vector} → {where}")
     return _finish(n_bad, len(inputs.files) + len(inputs.bad), args.skip_bad)

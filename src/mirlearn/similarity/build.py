@@ -45,7 +45,7 @@ def _load_model(folder: str | Path, device: str = "cpu"):
 
 def build_index(tracks: TrackTable, source: str | Path, *, cache_dir: str | Path, metric: str = "cosine",
                 layers: Any = None, n_jobs: int = 2, skip_bad: bool = False, progress: bool = True,
-                device: str = "cpu") -> TrackIndex:
+                device: str = "cpu", model: Any = None) -> TrackIndex:
     """The index of every track of ``tracks``.
 
     Parameters
@@ -57,6 +57,7 @@ def build_index(tracks: TrackTable, source: str | Path, *, cache_dir: str | Path
     layers : a model's feature layers (None: the model's own choice); not for ``"mfcc"``
     n_jobs, skip_bad, progress : as :func:`~mirlearn.features.cache.extract_frames`
     device : torch device of the model's network
+    model : the model of ``source`` when the caller has loaded it already (read once)
 
     Returns
     -------
@@ -74,7 +75,10 @@ def build_index(tracks: TrackTable, source: str | Path, *, cache_dir: str | Path
         V, columns = frame_track_vectors(fs, "mfcc")
         src: dict[str, Any] = {"kind": MFCC, "frames": settings.to_dict()}
     else:
-        model = _load_model(source, device)
+        if model is None:
+            model = _load_model(source, device)
+        else:
+            model.learner.set_params(device=device)
         sel = model.layer_selection(layers)
         fs = extract_frames(tracks, model.frame_settings, cache_dir=cache_dir, n_jobs=n_jobs, skip_bad=skip_bad,
                             progress=progress, max_seconds=model.info.get("max_seconds"))
