@@ -125,3 +125,40 @@ def test_unusable_split(audio: Path) -> None:
     msg = r"m.csv: the split column gives an unusable split: .*test part is empty"
     with pytest.raises(DatasetError, match=msg):
         load_manifest(write(audio / "m.csv", text))
+
+
+# -- tasks beyond one label: tags and numeric targets ------------------------------------------
+
+
+def test_tags_and_target_columns_without_labels(audio: Path) -> None:
+    lines = ["path,tags,target"]
+    for k, c in enumerate(("rock", "jazz")):
+        for i in range(4):
+            tags = f"{c}; loud ;{c}" if i % 2 else ""          # repeated and padded tags, an empty cell
+            lines.append(f"audio/{c}/{c}{i}.wav,{tags},{k + i / 10}")
+    tracks, split = load_manifest(write(audio / "m.csv", "\n".join(lines) + "\n"))
+    assert split is None and tracks.classes == [""]
+    assert tracks[1].tags == ("loud", "rock") and tracks[0].tags == ()
+    assert tracks.tag_names == ["jazz", "loud", "rock"]
+    assert tracks.tag_matrix().tolist()[:2] == [[0, 0, 0], [0, 1, 1]]
+    assert tracks.has_targets and tracks.targets.tolist() == pytest.approx([0, .1, .2, .3, 1, 1.1, 1.2, 1.3])
+
+
+def test_labels_tags_and_target_together(audio: Path) -> None:
+    text = "path,label,tags,target\n" + "".join(
+        f"audio/{c}/{c}{i}.wav,{c},{'a;b' if i else 'a'},{i}\n" for c in ("rock", "jazz") for i in range(4))
+    tracks, _ = load_manifest(write(audio / "m.csv", text))
+    assert tracks.classes == ["jazz", "rock"] and tracks.tag_names == ["a", "b"] and tracks[3].target == 3.0
+
+
+@pytest.mark.parametrize("header,cell,message", [
+    ("path,target", "fast", r"line 2: target 'fast' is not a finite number"),
+    ("path,target", "nan", r"line 2: target 'nan' is not a finite number"),
+    ("path,target", "", r"line 2: target an empty cell is not a finite number"),
+    ("path,tags", ";", r"the tags column names no tag"),
+    ("path,split", "train", r"line 1: missing column\(s\) label \(or tags, or target\)"),
+])
+def test_bad_tags_and_targets(audio: Path, header: str, cell: str, message: str) -> None:
+    text = header + "\n" + "".join(f"audio/{c}/{c}{i}.wav,{cell}\n" for c in ("rock", "jazz") for i in range(4))
+    with pytest.raises(DatasetError, match=message):
+        load_manifest(write(audio / "m.csv", text))

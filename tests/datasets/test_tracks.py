@@ -34,3 +34,14 @@ def test_left_out_ids_are_never_in_the_table() -> None:
 def test_duplicate_ids_are_an_error() -> None:
     with pytest.raises(DatasetError, match="duplicate track ids: a"):
         TrackTable([Track("a", Path("/a.wav"), "x"), Track("a", Path("/b.wav"), "x")])
+
+
+def test_tags_and_targets_round_trip_through_csv(tmp_path) -> None:
+    t = TrackTable([Track("a", tmp_path / "a.wav", "x", tags=("fast", "guitar"), target=0.25),
+                    Track("b", tmp_path / "b.wav", "y", tags=(), target=-1.5)])
+    assert t.tag_names == ["fast", "guitar"] and t.tag_matrix().tolist() == [[1, 1], [0, 0]]
+    assert t.tag_matrix(["guitar", "vocal"]).tolist() == [[1, 0], [0, 0]]
+    t.to_csv(tmp_path / "t.csv")
+    back = TrackTable.from_csv(tmp_path / "t.csv")
+    assert [(x.tags, x.target) for x in back] == [(("fast", "guitar"), 0.25), ((), -1.5)]
+    assert back.has_targets and not TrackTable([Track("c", tmp_path / "c.wav", "x")]).has_targets

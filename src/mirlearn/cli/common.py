@@ -70,6 +70,16 @@ def load_tracks(data: str | Path, kind: str):
     return load_dataset(data, kind)
 
 
+def load_labelled_tracks(data: str | Path, kind: str):
+    """:func:`load_tracks` for commands that learn classes: a manifest without labels (only tags or
+    targets) fails in one line that says which command serves it."""
+    tracks, stored = load_tracks(data, kind)
+    if len(tracks.classes) < 2:
+        raise MirlearnError(f"--data {data}: no labels to learn (the manifest has no label column); its tags or "
+                            f"target are a task for `mirlearn transfer MODEL --data {data} --task tags|target`")
+    return tracks, stored
+
+
 def source_splits(splits_arg: str | None, cfg, tracks, stored) -> list:
     """The splits before framing: ``--splits``, else the stored split, else the config's random splits.
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mirlearn.cli import checks, options
-from mirlearn.cli.common import (check_common, checked_splits, extract, extract_augmented, load_run_config,
-                                 load_tracks, overrides, start_run, validated)
+from mirlearn.cli.common import (check_common, checked_splits, extract, extract_augmented, load_labelled_tracks,
+                                 load_run_config, overrides, start_run, validated)
 from mirlearn.errors import MirlearnError
 
 
@@ -31,7 +31,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     if args.out is not None:
         checks.check_out_dir(args.out, run_folder=True)
     cfg = load_run_config(args)
-    tracks, stored = load_tracks(args.data, args.dataset)
+    tracks, stored = load_labelled_tracks(args.data, args.dataset)
     names = [s.name for s in checked_splits(args.splits, cfg, tracks, stored, warn=False)]
     chosen = checks.resolve_split_tokens(tokens, names)
     run_dir = run_dir_path(args.out, cfg.name)
@@ -189,7 +189,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     args.data = args.data or info["data"]
     args.dataset = args.dataset if args.data != info["data"] else info.get("dataset", "auto")
     checks.check_exists(args.data, "--data", what="dataset")
-    tracks, _ = load_tracks(args.data, args.dataset)
+    tracks, _ = load_labelled_tracks(args.data, args.dataset)
     splits_file = args.splits or info["splits_file"]
     checks.check_exists(splits_file, "--splits" if args.splits else "the model's split file", what="split file")
     splits = load_splits(splits_file)

@@ -16,7 +16,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     from mirlearn.cli.run import check_model_dir
     from mirlearn.datasets.splits import load_split_dir, load_splits, make_splits
     from mirlearn.experiments.report.render import md_table
-    from mirlearn.experiments.transfer import (CLASSIFIERS, evaluate_source, source_of_frames, source_of_learner,
+    from mirlearn.classify.task_metrics import HEADLINE
+    from mirlearn.experiments.transfer import (classifiers_of, evaluate_source, source_of_frames, source_of_learner,
                                                transfer_blocks, write_transfer)
     from mirlearn.features.cache import extract_frames
     from mirlearn.model import GenreModel
@@ -32,6 +33,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     model.learner.set_params(device=args.device)
     layers = model.layer_selection(args.layer)
     tracks, stored = load_tracks(args.data, args.dataset)
+    task = pick_task(args.task, tracks, args.data)
     if args.splits:
         p = Path(args.splits)
         splits = [load_split_dir(p)] if p.is_dir() else load_splits(p)
@@ -57,22 +59,43 @@ def cmd_transfer(args: argparse.Namespace) -> int:
                             skip_bad=False, progress=progress, max_seconds=model.info.get("max_seconds"))
         sources.append(source_of_frames("mfcc", mf, win, hop))
     per_split: dict[str, dict[str, Any]] = {}
+    metric = HEADLINE[task]
     for split in splits:
         per_split[split.name] = {}
         for src in sources:
-            res = evaluate_source(src, split, model.forest, seed=args.seed)
+            res = evaluate_source(src, split, model.forest, seed=args.seed, task=task)
             per_split[split.name][src.name] = res
-            accs = ", ".join(f"{c} {100 * res[c]['accuracy']:.1f}%" for c in CLASSIFIERS)
-            print(f"[{split.name}] {src.name:<15} {accs}", flush=True)
-    result = {"format": "mirlearn.transfer", "version": 1, "model": str(model_dir), "data": str(args.data),
-              "layers": list(layers), "window_seconds": win, "hop_seconds": hop, "random_seed": args.seed,
-              "sources": [s.name for s in sources], "classifiers": list(CLASSIFIERS),
-              "splits": [s.name for s in splits], "per_split": per_split}
+            accs = ", ".join(f"{c} {100 * res[c][metric]:.1f}%" for c in classifiers_of(task))
+            print(f"[{split.name}] {src.name:<15} {metric}: {accs}", flush=True)
+    result = {"format": "mirlearn.transfer", "version": 2, "model": str(model_dir), "data": str(args.data),
+              "task": task, "layers": list(layers), "window_seconds": win, "hop_seconds": hop,
+              "random_seed": args.seed, "sources": [s.name for s in sources],
+              "classifiers": list(classifiers_of(task)), "splits": [s.name for s in splits],
+              "per_split": per_split}
+    if task == "tags":
+        result["tag_names"] = fs.tracks.tag_names
     md, html = write_transfer(result, out)
     table = next(b for b in transfer_blocks(result) if b.kind == "table")
     print(md_table(table.header, table.rows))
     print(f"report: {md}, {html}")
     return 0
+
+
+def pick_task(asked: str, tracks, data: Any) -> str:
+    """The task of ``--task`` for ``tracks``: ``auto`` is labels when there are 2 classes or more,
+    else tags, else targets; an explicit task the data cannot serve fails in one line."""
+    has = {"label": len(tracks.classes) >= 2, "tags": bool(tracks.tag_names), "target": tracks.has_targets}
+    if asked == "auto":
+        for task in ("label", "tags", "target"):
+            if has[task]:
+                return task
+        checks.fail(f"--data {data}: the tracks have neither 2 classes, nor tags, nor a numeric target")
+    if not has[asked]:
+        why = {"label": "fewer than 2 classes (a manifest needs a label column)",
+               "tags": "no tags (a manifest needs a tags column, tags separated by ';')",
+               "target": "no numeric target for every track (a manifest needs a target column)"}[asked]
+        checks.fail(f"--task {asked}: --data {data} has {why}")
+    return asked
 
 
 def register(sub: Any) -> None:
@@ -83,7 +106,9 @@ def register(sub: Any) -> None:
         "--data, a Random Forest + vote on aggregation windows and a logistic regression and an RBF SVM on "
         "track vectors (hyper-parameters chosen on the validation tracks, never on test) are trained on the "
         "frozen features and scored on the test tracks; the same for MFCC frames and, with --random-weights, "
-        "for the same network with untrained weights. Writes transfer.json, transfer.md and transfer.html.",
+        "for the same network with untrained weights. A manifest's tags column makes it auto-tagging (per-tag and "
+        "macro ROC-AUC / PR-AUC), its target column regression (R²). Writes transfer.json, transfer.md and "
+        "transfer.html.",
         example="mirlearn transfer runs/gtzan --data ~/data/ismir2004 --random-weights --out runs/gtzan-to-ismir")
     t.add_argument("model", help="a model or run folder (`mirlearn run`, `train`, `demo`)")
     g = t.add_argument_group("data")
@@ -95,6 +120,10 @@ def register(sub: Any) -> None:
                    "%(default)s)")
     options.add_cache(g)  # type: ignore[arg-type]
     options.add_skip_bad(g)  # type: ignore[arg-type]
+    t.add_argument("--task", choices=("auto", "label", "tags", "target"), default="auto",
+                   help="what to predict: the labels (accuracy), the manifest's tags column (multi-label: per-tag "
+                   "and macro ROC-AUC and PR-AUC) or its target column (regression: R², MAE); auto: labels when "
+                   "there are 2 classes or more, else tags, else target (default: %(default)s)")
     t.add_argument("--layer", default=None, metavar="LAYERS",
                    help="the model's feature layers: all, 2, 1,2 ... (default: the model's own choice)")
     t.add_argument("--random-weights", action="store_true",

@@ -8,11 +8,21 @@ optionally the part of a fixed split it belongs to and its artist. Example::
     /data/other/song2.flac,rock,test,
 
 Relative paths are taken relative to the manifest's own folder.
+
+Tasks beyond one label per track are columns too: ``tags`` holds a track's tags separated by
+``;`` (multi-label auto-tagging, as MagnaTagATune is used; an empty cell is a track without
+tags) and ``target`` a number (regression, e.g. valence or tempo). With either of them the
+``label`` column may be left out::
+
+    path,tags,target
+    clips/0001.mp3,guitar;slow;female vocal,0.62
+    clips/0002.mp3,techno;fast,0.15
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 
@@ -21,8 +31,12 @@ from mirlearn.datasets.splits import PARTS, Split
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import DatasetError, SplitError
 
-REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label")
-OPTIONAL_COLUMNS: tuple[str, ...] = ("split", "artist", "track_id")
+REQUIRED_COLUMNS: tuple[str, ...] = ("path",)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("label", "tags", "target", "split", "artist", "track_id")
+#: Columns that say what a track is; a manifest needs at least one.
+TASK_COLUMNS: tuple[str, ...] = ("label", "tags", "target")
+#: Separator of the tags in a ``tags`` cell.
+TAG_SEPARATOR = ";"
 _MAX_LISTED = 20
 
 
@@ -32,10 +46,12 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
     Parameters
     ----------
     csv_path : str or Path
-        UTF-8 CSV file with a header row. Columns: ``path`` and ``label`` (required);
-        ``split`` (``train``, ``valid`` or ``test``), ``artist`` (empty = unknown) and
-        ``track_id`` (optional). Blank rows are skipped; column names are case-sensitive;
-        trailing empty cells may be left out.
+        UTF-8 CSV file with a header row. Columns: ``path`` (required) and at least one of
+        ``label`` (a class name), ``tags`` (tags separated by ``;``, may be empty) and ``target``
+        (a finite number); ``split`` (``train``, ``valid`` or ``test``), ``artist`` (empty =
+        unknown) and ``track_id`` (optional). Blank rows are skipped; column names are
+        case-sensitive; trailing empty cells may be left out. Without a ``label`` column every
+        track's label is ``""`` (one class), so random splits are plain random splits.
 
     Returns
     -------
@@ -51,8 +67,9 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
     ------
     DatasetError
         naming the manifest and the line numbers of every problem found: missing or unknown
-        columns, empty path or label, unknown split value, duplicate path or track id,
-        missing audio file, fewer than 2 classes, a split with an empty part.
+        columns, empty path or label, a target that is not a finite number, unknown split value,
+        duplicate path or track id, missing audio file, fewer than 2 classes (with a ``label``
+        column), no tag at all (with a ``tags`` column), a split with an empty part.
 
     Examples
     --------
@@ -78,6 +95,8 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
     cols = [c.strip() for c in header]
     problems: list[str] = []
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
+    if not any(c in cols for c in TASK_COLUMNS):
+        missing.append("label (or tags, or target)")
     unknown = [c for c in cols if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     repeated = sorted({c for c in cols if cols.count(c) > 1})
     if missing or unknown or repeated:
@@ -89,7 +108,7 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
         if repeated:
             what.append(f"repeated column(s) {', '.join(repeated)}")
         raise DatasetError(f"{csv_path}, line {header_line}: {'; '.join(what)} (the header must "
-                           f"name path, label and optionally split, artist, track_id)")
+                           f"name path, label and optionally tags, target, split, artist, track_id)")
     col = {c: k for k, c in enumerate(cols)}
 
     tracks: list[Track] = []
@@ -107,8 +126,20 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
         if not cell["path"]:
             problems.append(f"line {line}: empty path")
             continue
-        if not cell["label"]:
+        if "label" in cell and not cell["label"]:
             problems.append(f"line {line}: empty label")
+        tags: tuple[str, ...] = ()
+        if "tags" in cell:
+            tags = tuple(sorted({g.strip() for g in cell["tags"].split(TAG_SEPARATOR) if g.strip()}))
+        target = None
+        if "target" in cell:
+            try:
+                target = float(cell["target"])
+            except ValueError:
+                target = float("nan")
+            if not math.isfinite(target):
+                what = repr(cell["target"]) if cell["target"] else "an empty cell"
+                problems.append(f"line {line}: target {what} is not a finite number")
         p = Path(os.path.expanduser(cell["path"]))
         full = p if p.is_absolute() else base / p
         key = os.path.normcase(os.path.normpath(full))
@@ -133,8 +164,8 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
                 problems.append(f"line {line}: {what} (expected train, valid or test)")
             else:
                 parts[part].append(tid)
-        tracks.append(Track(tid, Path(os.path.normpath(full)), cell["label"],
-                            cell.get("artist") or None))
+        tracks.append(Track(tid, Path(os.path.normpath(full)), cell.get("label", ""),
+                            cell.get("artist") or None, tags=tags, target=target))
 
     if problems:
         listed = problems[:_MAX_LISTED]
@@ -144,7 +175,10 @@ def load_manifest(csv_path: str | Path) -> tuple[TrackTable, Split | None]:
     if not tracks:
         raise DatasetError(f"{csv_path}: the manifest lists no files")
     table = TrackTable(tracks)
-    if len(table.classes) < 2:
+    if "tags" in col and not table.tag_names:
+        raise DatasetError(f"{csv_path}: the tags column names no tag (tags are separated by "
+                           f"{TAG_SEPARATOR!r})")
+    if "label" in col and len(table.classes) < 2:
         raise DatasetError(f"{csv_path}: a dataset needs at least 2 classes, found "
                            f"{len(table.classes)}: {', '.join(map(repr, table.classes))}")
     split = None

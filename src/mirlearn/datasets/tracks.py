@@ -23,6 +23,8 @@ class Track:
     label : class name, e.g. ``"blues"``
     artist : artist name when the dataset gives it, else ``None``
     duration : length in seconds when known, else ``None``
+    tags : the track's tags for multi-label tasks (auto-tagging), sorted; ``()`` when none
+    target : a number for regression tasks (e.g. valence, tempo), else ``None``
     """
 
     track_id: str
@@ -30,6 +32,8 @@ class Track:
     label: str
     artist: str | None = None
     duration: float | None = None
+    tags: tuple[str, ...] = ()
+    target: float | None = None
 
 
 class TrackTable(Sequence[Track]):
@@ -93,6 +97,35 @@ class TrackTable(Sequence[Track]):
         lookup = {c: k for k, c in enumerate(self.classes)}
         return np.array([lookup[t.label] for t in self._tracks], dtype=np.int64)
 
+    @property
+    def tag_names(self) -> list[str]:
+        """Every tag any track carries, sorted (``[]`` for single-label data)."""
+        return sorted({g for t in self._tracks for g in t.tags})
+
+    @property
+    def has_targets(self) -> bool:
+        """True when every track carries a regression target."""
+        return bool(self._tracks) and all(t.target is not None for t in self._tracks)
+
+    def tag_matrix(self, tag_names: Sequence[str] | None = None) -> np.ndarray:
+        """Tag indicators, shape ``(n_tracks, n_tags)``, uint8: 1 where the track has the tag.
+
+        Columns follow ``tag_names`` (default :attr:`tag_names`); tags not listed are ignored.
+        """
+        names = self.tag_names if tag_names is None else list(tag_names)
+        col = {g: k for k, g in enumerate(names)}
+        Y = np.zeros((len(self._tracks), len(names)), dtype=np.uint8)
+        for i, t in enumerate(self._tracks):
+            for g in t.tags:
+                if g in col:
+                    Y[i, col[g]] = 1
+        return Y
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Regression target of every track, shape ``(n_tracks,)``, float64 (NaN where none)."""
+        return np.array([np.nan if t.target is None else t.target for t in self._tracks], dtype=np.float64)
+
     def position(self, track_id: str) -> int:
         """Row of ``track_id`` in this table (KeyError when absent)."""
         return self._index[track_id]
@@ -126,26 +159,29 @@ class TrackTable(Sequence[Track]):
 
     # -- files ----------------------------------------------------------------------------
     def to_csv(self, path: str | Path) -> None:
-        """Write ``track_id,path,label,artist,duration`` rows (atomic)."""
+        """Write ``track_id,path,label,artist,duration,tags,target`` rows (atomic; tags ';'-joined)."""
         import io
 
         from mirlearn.io import atomic_write_text
 
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["track_id", "path", "label", "artist", "duration"])
+        w.writerow(["track_id", "path", "label", "artist", "duration", "tags", "target"])
         for t in self._tracks:
             w.writerow([t.track_id, str(t.path), t.label, t.artist or "",
-                        "" if t.duration is None else f"{t.duration:.6f}"])
+                        "" if t.duration is None else f"{t.duration:.6f}", ";".join(t.tags),
+                        "" if t.target is None else repr(t.target)])
         atomic_write_text(path, buf.getvalue())
 
     @classmethod
     def from_csv(cls, path: str | Path, classes: Sequence[str] | None = None) -> "TrackTable":
-        """Read a table written by :meth:`to_csv`."""
+        """Read a table written by :meth:`to_csv` (also older files without tags and target)."""
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
         return cls(
             (Track(r["track_id"], Path(r["path"]), r["label"], r["artist"] or None,
-                   float(r["duration"]) if r.get("duration") else None) for r in rows),
+                   float(r["duration"]) if r.get("duration") else None,
+                   tuple(g for g in (r.get("tags") or "").split(";") if g),
+                   float(r["target"]) if r.get("target") else None) for r in rows),
             classes,
         )
