@@ -78,6 +78,7 @@ class TrainingConfig:
 
     optimizer: str = "sgd"  #: "sgd" or "hf"
     loss: str = "softmax"  #: "softmax" (cross-entropy) or "sigmoid" (binary CE per output)
+    task: str = "label"  #: what the net learns: "label" (the classes) or "tags" (one sigmoid per tag)
     lr: float = 0.01  #: SGD learning rate, no schedule
     batch_size: int = 256  #: SGD minibatch, frames
     max_epochs: int = 200  #: SGD epochs (or HF steps when optimizer = "hf")
@@ -234,6 +235,9 @@ class Config:
         _check(self.learner in OPTIMIZERS, "learner", self.learner, f"must be one of {', '.join(OPTIMIZERS)}")
         _check(t.optimizer in OPTIMIZERS[self.learner], "training.optimizer", t.optimizer,
                f"must be one of {', '.join(OPTIMIZERS[self.learner])} for learner = {self.learner!r}")
+        _check(t.task in ("label", "tags"), "training.task", t.task, "must be 'label' or 'tags'")
+        _check(not (t.task == "tags" and t.optimizer == "hf"), "training.task", t.task,
+               "trains with a gradient optimiser ('sgd', 'adam'); Hessian-Free here learns classes")
         if self.learner == "cnn":
             self._validate_cnn()
         _check(n.activation in ("relu", "sigmoid"), "network.activation", n.activation, "must be 'relu' or 'sigmoid'")

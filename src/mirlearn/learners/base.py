@@ -34,7 +34,9 @@ __all__ = ["Learner", "feature_matrix", "row_batches", "sample_rows"]
 RUNTIME_PARAMS = frozenset({"device", "run_dir", "progress"})
 #: Constructor arguments added after learners were first saved: left out of the saved
 #: parameters (and fingerprints) while unset, so that earlier runs' learners stay current.
-UNSET_OMITTED = frozenset({"augment"})
+UNSET_OMITTED = frozenset({"augment", "task"})
+#: What a learner can be trained to predict (its ``task``; ``None`` is ``"label"``).
+LEARNER_TASKS = ("label", "tags")
 
 
 class Learner(BaseEstimator):
@@ -89,6 +91,33 @@ class Learner(BaseEstimator):
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------
+    @property
+    def multilabel(self) -> bool:
+        """True when the learner is trained on tags: one sigmoid output per tag, not a softmax."""
+        return getattr(self, "task", None) == "tags"
+
+    def output_names(self, train: FrameSet, valid: FrameSet) -> list[str]:
+        """The outputs of a learner about to be fit: the classes, or (task ``tags``) the tags of
+        the training tracks, in sorted order."""
+        task = getattr(self, "task", None)
+        if task not in (None, *LEARNER_TASKS):
+            raise MirlearnError(f"unknown learner task {task!r}: use one of {', '.join(LEARNER_TASKS)}")
+        if not self.multilabel:
+            if list(train.tracks.classes) != list(valid.tracks.classes):
+                raise MirlearnError("train and valid frames have different class lists")
+            return list(train.tracks.classes)
+        names = train.tracks.tag_names
+        if not names:
+            raise MirlearnError("task 'tags': the training tracks carry no tags (a manifest's tags column)")
+        return names
+
+    def track_targets(self, tracks: Any) -> np.ndarray:
+        """What every track is trained towards: its class index ``(n_tracks,)`` int64, or (task
+        ``tags``) its 0/1 tag indicators over ``classes_`` ``(n_tracks, n_tags)`` float32."""
+        if self.multilabel:
+            return tracks.tag_matrix(self.classes_).astype(np.float32)
+        return np.asarray(tracks.y)
+
     @classmethod
     def layer_names_for(cls, params: dict[str, Any]) -> list[str]:  # pragma: no cover - abstract
         """The feature layer names a learner with these parameters will have (before fitting)."""

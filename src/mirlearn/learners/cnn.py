@@ -61,6 +61,9 @@ class CNNLearner(Learner):
     patches_per_track : random patches per training track per epoch
     augment : per-batch augmentation of the training patches (the fields of
         :class:`mirlearn.nn.batch_augment.BatchAugment`: gain, SpecAugment masks, mixup), or None
+    task : ``None`` / ``"label"``: one softmax over the classes; ``"tags"``: one sigmoid output
+        per tag of the training tracks, binary cross-entropy (auto-tagging, as Choi et al. train
+        on MagnaTagATune)
     seed : seeds initialisation, patch draws, dropout and the augmentation's draws
     device, run_dir, progress : where it runs, where its log and checkpoints go, progress display
 
@@ -68,7 +71,7 @@ class CNNLearner(Learner):
     ----------
     net_ : the trained :class:`mirlearn.nn.cnn.PatchCNN`
     standardizer_ : per-band statistics of the training tracks
-    classes_ : class names, in output order
+    classes_ : class names (tag names for task ``"tags"``), in output order
     n_bands_ : bands per frame the network takes
     train_result_ : what the training loop reported
     padded_tracks_ : training tracks shorter than one patch (padded)
@@ -96,6 +99,7 @@ class CNNLearner(Learner):
         patience: int = 10,
         patches_per_track: int = 8,
         augment: dict[str, Any] | None = None,
+        task: str | None = None,
         seed: int = 0,
         device: str = "cpu",
         run_dir: str | Path | None = None,
@@ -118,6 +122,7 @@ class CNNLearner(Learner):
         self.patience = patience
         self.patches_per_track = patches_per_track
         self.augment = augment
+        self.task = task
         self.seed = seed
         self.device = device
         self.run_dir = run_dir
@@ -135,6 +140,8 @@ class CNNLearner(Learner):
         augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
         if augment is not None:
             params["augment"] = augment
+        if getattr(t, "task", "label") != "label":
+            params["task"] = t.task
         params.update(kwargs)
         return cls(**params)
 
@@ -164,9 +171,7 @@ class CNNLearner(Learner):
         from mirlearn.nn.patches import BandStandardizer, padded_tracks
         from mirlearn.nn.train.patches import PatchTrainConfig, train_patches
 
-        if list(train.tracks.classes) != list(valid.tracks.classes):
-            raise MirlearnError("train and valid frames have different class lists")
-        self.classes_ = list(train.tracks.classes)
+        self.classes_ = self.output_names(train, valid)
         self.n_bands_ = int(train.dim)
         self.padded_tracks_ = int(len(padded_tracks(train.offsets, self.patch_frames)))
         self.standardizer_ = BandStandardizer().fit(train.X, train.offsets)
@@ -177,8 +182,8 @@ class CNNLearner(Learner):
                                   seed=self.seed, patches_per_track=self.patches_per_track,
                                   valid_hop=self.patch_hop, device=self.device, augment=self.augment)
         run_dir = Path(self.run_dir) if self.run_dir is not None else None
-        self.train_result_ = train_patches(net, train.X, train.offsets, train.tracks.y, valid.X, valid.offsets,
-                                           valid.tracks.y, config, standardizer=self.standardizer_,
+        self.train_result_ = train_patches(net, train.X, train.offsets, self.track_targets(train.tracks), valid.X,
+                                           valid.offsets, self.track_targets(valid.tracks), config, standardizer=self.standardizer_,
                                            patch_frames=self.patch_frames, run_dir=run_dir, progress=self.progress,
                                            representation=getattr(train.time_base, "kind", None) or "logmel")
         self.net_ = net.to("cpu").eval()
@@ -264,7 +269,7 @@ class CNNLearner(Learner):
 
         self._check_input(frames)
         return predict_patches(self.net_, frames.X, self._grid(frames), self.standardizer_, self.patch_frames,
-                               batch_size=batch_size, device=self.device or "cpu")
+                               batch_size=batch_size, device=self.device or "cpu", sigmoid=self.multilabel)
 
     def output(self, frames: FrameSet, batch_size: int = 256) -> FrameSet:
         """Class probabilities per patch as a FrameSet (rows: patches of each track)."""
@@ -273,7 +278,7 @@ class CNNLearner(Learner):
         self._check_input(frames)
         grid = self._grid(frames)
         P = predict_patches(self.net_, frames.X, grid, self.standardizer_, self.patch_frames,
-                            batch_size=batch_size, device=self.device or "cpu")
+                            batch_size=batch_size, device=self.device or "cpu", sigmoid=self.multilabel)
         return self._patch_frameset(frames, grid, np.asarray(P, dtype=np.float32))
 
     # -- persistence ----------------------------------------------------------------------

@@ -46,6 +46,8 @@ class MLPLearner(Learner):
         watches (a named reduction)
     augment : SGD only: per-batch augmentation of the raw training frames (the fields of
         :class:`mirlearn.nn.batch_augment.BatchAugment`: gain, frequency masks, mixup), or None
+    task : ``None`` / ``"label"``: one softmax over the classes; ``"tags"``: one sigmoid output
+        per tag of the training tracks, binary cross-entropy (auto-tagging; SGD only)
     seed : seeds initialisation, shuffling and subsampling
     device : ``"cpu"`` or ``"cuda"``
     run_dir : folder for the training log and checkpoints; a rerun resumes from them
@@ -54,7 +56,7 @@ class MLPLearner(Learner):
     Attributes
     ----------
     net_ : FeatureNet — standardiser + trained MLP
-    classes_ : list of class names, in output order
+    classes_ : list of class names (tag names for task ``"tags"``), in output order
     train_result_ : what the trainer reported (best epoch, losses, history, seconds)
     """
 
@@ -80,6 +82,7 @@ class MLPLearner(Learner):
         frames_per_epoch: int | None = None,
         max_valid_frames: int | None = None,
         augment: dict[str, Any] | None = None,
+        task: str | None = None,
         seed: int = 0,
         device: str = "cpu",
         run_dir: str | Path | None = None,
@@ -102,6 +105,7 @@ class MLPLearner(Learner):
         self.frames_per_epoch = frames_per_epoch
         self.max_valid_frames = max_valid_frames
         self.augment = augment
+        self.task = task
         self.seed = seed
         self.device = device
         self.run_dir = run_dir
@@ -121,12 +125,19 @@ class MLPLearner(Learner):
         augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
         if augment is not None:
             params["augment"] = augment
+        if getattr(t, "task", "label") != "label":
+            params["task"] = t.task
         params.update(kwargs)
         return cls(**params)
 
     @classmethod
     def layer_names_for(cls, params: dict[str, Any]) -> list[str]:
         return [str(k) for k in range(1, len(params["hidden"]) + 1)]
+
+    @property
+    def output_loss(self) -> str:
+        """The loss (and output non-linearity) trained: ``loss``, or ``'sigmoid'`` for tags."""
+        return "sigmoid" if self.multilabel else self.loss
 
     # -- training -------------------------------------------------------------------------
     def fit(self, train: FrameSet, valid: FrameSet) -> "MLPLearner":
@@ -143,12 +154,11 @@ class MLPLearner(Learner):
         from mirlearn.nn.featurenet import FeatureNet
         from mirlearn.nn.mlp import MLP
 
-        if list(train.tracks.classes) != list(valid.tracks.classes):
-            raise MirlearnError("train and valid frames have different class lists")
-        self.classes_ = list(train.tracks.classes)
-        X_train, y_train = sample_rows(train.X, train.frame_labels(), self.max_train_frames, self.seed)
+        self.classes_ = self.output_names(train, valid)
+        frame_targets = [np.repeat(self.track_targets(fs.tracks), fs.lengths, axis=0) for fs in (train, valid)]
+        X_train, y_train = sample_rows(train.X, frame_targets[0], self.max_train_frames, self.seed)
         # Its own random stream, so capping the validation set never moves the training sample.
-        X_valid, y_valid = sample_rows(valid.X, valid.frame_labels(), self.max_valid_frames, [self.seed, 1])
+        X_valid, y_valid = sample_rows(valid.X, frame_targets[1], self.max_valid_frames, [self.seed, 1])
         std = Standardizer().fit(X_train)
         torch.manual_seed(self.seed)
         mlp = MLP(n_in=train.dim, hidden=tuple(self.hidden), n_out=len(self.classes_),
@@ -159,7 +169,7 @@ class MLPLearner(Learner):
             from mirlearn.nn.train import TrainConfig, train_sgd
 
             tc = TrainConfig(lr=self.lr, batch_size=self.batch_size, max_epochs=self.max_epochs,
-                             patience=self.patience, seed=self.seed, device=self.device, loss=self.loss,
+                             patience=self.patience, seed=self.seed, device=self.device, loss=self.output_loss,
                              frames_per_epoch=self.frames_per_epoch, augment=self.augment)
             self.train_result_ = train_sgd(self.net_, X_train, y_train, X_valid, y_valid, tc,
                                            run_dir=run_dir, progress=self.progress,
@@ -170,6 +180,8 @@ class MLPLearner(Learner):
             if self.augment is not None:
                 raise MirlearnError("per-batch augmentation trains with optimizer 'sgd'; Hessian-Free takes whole "
                                     "chunks of frames (use the offline copies)")
+            if self.multilabel:
+                raise MirlearnError("task 'tags' trains with optimizer 'sgd'; Hessian-Free here learns classes")
 
             hc = HFConfig(loss=self.loss, init_damping=self.init_damping, max_cg_iters=self.max_cg_iters,
                           max_steps=self.max_epochs, n_chunks=max(1, round(1 / self.curvature_fraction)),
@@ -260,7 +272,7 @@ class MLPLearner(Learner):
         with torch.inference_mode():
             for _, xb in row_batches(frames.X, batch_size):
                 z = net(xb.to(device))
-                p = torch.sigmoid(z) if self.loss == "sigmoid" else torch.softmax(z, dim=1)
+                p = torch.sigmoid(z) if self.output_loss == "sigmoid" else torch.softmax(z, dim=1)
                 out.append(p.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.classes_)), np.float32)
 

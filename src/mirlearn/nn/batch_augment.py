@@ -395,6 +395,9 @@ def apply_draw(aug: BatchAugment, d: AugmentDraw, x: torch.Tensor, y: torch.Tens
     perm = d.perm.to(dev)
     partner = out[perm]                                      # a copy: safe to scale ``out`` in place
     out.mul_(d.lam).add_(partner, alpha=1.0 - d.lam)
+    if y.dim() == 2:  # tag targets (multi-label): mixed as they are
+        y = y.to(dt)
+        return out, d.lam * y + (1.0 - d.lam) * y[perm]
     target = torch.zeros((x.shape[0], int(n_classes)), dtype=dt, device=dev)
     target.scatter_add_(1, y[:, None], torch.full((x.shape[0], 1), d.lam, dtype=dt, device=dev))
     target.scatter_add_(1, y[perm][:, None], torch.full((x.shape[0], 1), 1.0 - d.lam, dtype=dt, device=dev))
@@ -411,8 +414,9 @@ def apply(aug: BatchAugment, x: torch.Tensor, y: torch.Tensor, n_classes: int, g
     aug : BatchAugment
     x : torch.Tensor [shape=(B, bands, frames) or (B, dim)], float
         The standardised batch (CPU or CUDA).
-    y : torch.Tensor [shape=(B,)], int64
-        Class indices in ``0..n_classes-1``, on ``x``'s device.
+    y : torch.Tensor [shape=(B,)], int64, or [shape=(B, n_tags)], float
+        Class indices in ``0..n_classes-1``, or 0/1 tag targets (mixup mixes them as they
+        are), on ``x``'s device.
     n_classes : int
         Columns of the soft targets.
     generator : torch.Generator

@@ -23,7 +23,7 @@ def check_frames(X: np.ndarray, y: np.ndarray, *, name: str = "X", n_in: int | N
     Parameters
     ----------
     X : np.ndarray [shape=(n, dim)], float
-    y : np.ndarray [shape=(n,)], integer class indices
+    y : np.ndarray [shape=(n,)], integer class indices, or [shape=(n, n_tags)], 0/1 tag targets
     name : str
         How to call the pair in error messages (``'training'``, ``'validation'``).
     n_in, n_out : int or None
@@ -38,6 +38,16 @@ def check_frames(X: np.ndarray, y: np.ndarray, *, name: str = "X", n_in: int | N
         raise ValueError(f"{name} frames must be 2-D (n, dim), got shape {X.shape}")
     if not np.issubdtype(X.dtype, np.floating):
         raise ValueError(f"{name} frames must be floating point, got {X.dtype}")
+    if y.ndim == 2:
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"{name} tag targets have {y.shape[0]} rows, expected {X.shape[0]} to match the frames")
+        if n_out is not None and y.shape[1] != n_out:
+            raise ValueError(f"{name} tag targets have {y.shape[1]} columns, the model has {n_out} outputs")
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} set is empty")
+        if n_in is not None and X.shape[1] != n_in:
+            raise ValueError(f"{name} frames have {X.shape[1]} dims, the model expects {n_in}")
+        return
     if y.shape != (X.shape[0],):
         raise ValueError(f"{name} labels have shape {y.shape}, expected ({X.shape[0]},) to match the frames")
     if not np.issubdtype(y.dtype, np.integer):
@@ -95,8 +105,9 @@ class FrameBatches:
             raise ValueError(f"frames_per_epoch must be positive or None, got {frames_per_epoch}")
         check_frames(X, y)
         self.X = X
-        # Labels are small (8 bytes per frame): keep them in RAM as int64 for cheap gathers.
-        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        # Labels are small (8 bytes per frame): keep them in RAM as int64 for cheap gathers;
+        # tag targets (n, n_tags) stay float32 for the sigmoid outputs' binary cross-entropy.
+        self.y = np.ascontiguousarray(y, dtype=_target_dtype(y))
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.device = torch.device(device)
@@ -141,9 +152,14 @@ def sequential_batches(X: np.ndarray, y: np.ndarray | None, batch_size: int, dev
     device = torch.device(device)
     for start in range(0, len(X), batch_size):
         xb = torch.from_numpy(np.array(X[start:start + batch_size], dtype=np.float32))
-        yb = None if y is None else torch.from_numpy(np.ascontiguousarray(y[start:start + batch_size], dtype=np.int64))
+        yb = None if y is None else torch.from_numpy(np.ascontiguousarray(y[start:start + batch_size],
+                                                                          dtype=_target_dtype(y)))
         if device.type != "cpu":
             xb = xb.to(device)
             yb = None if yb is None else yb.to(device)
         yield xb, yb
 
+
+def _target_dtype(y: np.ndarray) -> type:
+    """int64 for class indices ``(n,)``; float32 for tag targets ``(n, n_tags)``."""
+    return np.float32 if np.ndim(y) == 2 else np.int64

@@ -61,7 +61,7 @@ def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, loss: str = "softma
         Maps ``(b, dim)`` float32 frames to ``(b, n_classes)`` logits; it is put in eval mode
         for the call and given back in the mode it had.
     X : np.ndarray [shape=(n, dim)], float32, possibly memory-mapped
-    y : np.ndarray [shape=(n,)], int64
+    y : np.ndarray [shape=(n,)], int64, or [shape=(n, n_tags)], float32 (tag targets)
     loss : {'softmax', 'sigmoid'}
         See :func:`loss_fn`.
     batch_size : int
@@ -72,19 +72,24 @@ def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, loss: str = "softma
     loss : float
         Mean loss per frame (nats).
     acc : float
-        Fraction of frames whose largest logit is the true class, in [0, 1].
+        Fraction of frames whose largest logit is the true class, in [0, 1]; for tag targets
+        the share of tag decisions (probability above 0.5) that are right.
     """
     device = model_device(model)
     was_training = model.training
     model.eval()
     total_loss = 0.0
-    correct = 0
+    correct = 0.0
+    multilabel = np.ndim(y) == 2
     try:
         with torch.inference_mode():
             for xb, yb in sequential_batches(X, y, batch_size, device):
                 logits = model(xb)
                 total_loss += float(loss_fn(logits, yb, loss, reduction="sum"))
-                correct += int((logits.argmax(dim=1) == yb).sum())
+                if multilabel:
+                    correct += float(((logits > 0) == (yb > 0.5)).float().mean(dim=1).sum())
+                else:
+                    correct += int((logits.argmax(dim=1) == yb).sum())
     finally:
         model.train(was_training)
     n = len(y)

@@ -187,7 +187,9 @@ class PatchEpochs(OptimizerRunner):
                  patch_frames: int, representation: str = "logmel") -> None:
         self.config = config
         self.X, self.offsets = X, check_offsets(offsets, len(X))
-        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        #: Tag targets (one row of 0/1 per track) train sigmoid outputs; class indices a softmax.
+        self.multilabel = np.ndim(y) == 2
+        self.y = np.ascontiguousarray(y, dtype=np.float32 if self.multilabel else np.int64)
         self.standardizer = standardizer
         self.patch_frames = int(patch_frames)
         self.device = torch.device(config.device)
@@ -198,7 +200,8 @@ class PatchEpochs(OptimizerRunner):
         self.generator.manual_seed(derive_seed(config.seed, _STREAM_DROPOUT))
         self._buffer = np.empty((int(config.batch_size), X.shape[1], self.patch_frames), dtype=np.float32)
         self.representation = representation
-        self.n_classes = int(getattr(model, "n_classes", int(self.y.max()) + 1 if len(self.y) else 1))
+        self.n_classes = int(getattr(model, "n_classes", self.y.shape[1] if self.multilabel else
+                                     int(self.y.max()) + 1 if len(self.y) else 1))
         self.setup_augment(config.augment, derive_seed(config.seed, _STREAM_AUGMENT))
 
     def epoch_grid(self, epoch: int) -> tuple[PatchGrid, np.ndarray]:
@@ -233,7 +236,7 @@ class PatchEpochs(OptimizerRunner):
                     xb, target = augment_batch(self.augment, xb, yb, self.n_classes, self.augment_generator,
                                                representation=self.representation, standardizer=self.standardizer,
                                                inplace=True)
-                loss = F.cross_entropy(model(xb), target)
+                loss = _loss(model(xb), target, self.multilabel)
                 epoch_loss.add(b, loss, len(idx))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -241,17 +244,31 @@ class PatchEpochs(OptimizerRunner):
         return epoch_loss.mean(len(order))
 
     def validate(self, model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """Mean cross-entropy (nats per patch) and patch accuracy over the validation patches."""
+        """Mean cross-entropy (nats per patch) and patch accuracy over the validation patches
+        (for tags: binary cross-entropy summed over the tags, and the share of tag decisions at
+        probability 0.5 that are right)."""
         if self.valid_grid is None:
             raise MirlearnError("no validation offsets were given to the patch runner")
-        probs_loss, correct, n = 0.0, 0, len(self.valid_grid)
-        labels = np.ascontiguousarray(y, dtype=np.int64)[self.valid_grid.track]
+        probs_loss, correct, n = 0.0, 0.0, len(self.valid_grid)
+        dtype = np.float32 if self.multilabel else np.int64
+        labels = np.ascontiguousarray(y, dtype=dtype)[self.valid_grid.track]
         for idx, logits in _logits_batches(model, X, self.valid_grid, self.standardizer, self.patch_frames,
                                            int(self.config.eval_batch_size), self.device):
             yb = torch.from_numpy(labels[idx]).to(logits.device)
-            probs_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
-            correct += int((logits.argmax(1) == yb).sum())
+            probs_loss += float(_loss(logits, yb, self.multilabel, reduction="sum"))
+            if self.multilabel:
+                correct += float(((logits > 0) == (yb > 0.5)).float().mean(dim=1).sum())
+            else:
+                correct += int((logits.argmax(1) == yb).sum())
         return probs_loss / n, correct / n
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor, multilabel: bool, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of class logits, or binary cross-entropy of tag logits summed over the tags."""
+    if not multilabel:
+        return F.cross_entropy(logits, target, reduction=reduction)
+    total = F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype), reduction="sum")
+    return total if reduction == "sum" else total / logits.shape[0]
 
 
 
@@ -280,6 +297,11 @@ def _check_data(name: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, n_
         raise MirlearnError(f"{name} frames have {X.shape[1]} bands, the model expects {n_bands}")
     off = check_offsets(offsets, len(X))
     y = np.asarray(y)
+    if y.ndim == 2:  # tag targets: one 0/1 row per track
+        if len(y) != len(off) - 1 or (n_classes is not None and y.shape[1] != n_classes):
+            raise MirlearnError(f"{name} tag targets must be one row per track, shape ({len(off) - 1}, "
+                                f"{n_classes if n_classes is not None else 'n_tags'}), got {y.shape}")
+        return off
     if y.shape != (len(off) - 1,) or not np.issubdtype(y.dtype, np.integer):
         raise MirlearnError(f"{name} labels must be one integer class per track, shape ({len(off) - 1},), got "
                             f"{y.dtype} {y.shape}")
@@ -365,19 +387,22 @@ def train_patches(model: nn.Module, X_train: np.ndarray, offsets_train: np.ndarr
 
 
 def predict_patches(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardizer: BandStandardizer | None,
-                    patch_frames: int, *, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
-    """Softmax probabilities of every patch of ``grid``.
+                    patch_frames: int, *, batch_size: int = 256, device: str = "cpu",
+                    sigmoid: bool = False) -> np.ndarray:
+    """Softmax probabilities (``sigmoid``: one independent probability per output, for tags) of
+    every patch of ``grid``.
 
     Returns
     -------
     np.ndarray [shape=(n_patches, n_classes)], float32
-        In grid order; rows sum to 1. The model runs in eval mode (dropout off, BN running
-        statistics) on ``device``; its mode is restored afterwards.
+        In grid order; with softmax rows sum to 1. The model runs in eval mode (dropout off, BN
+        running statistics) on ``device``; its mode is restored afterwards.
     """
     dev = require_device(device)
     model.to(dev)
     _fast_layout(model, dev)
-    parts = [torch.softmax(logits, 1).float().cpu().numpy()
+    squash = torch.sigmoid if sigmoid else (lambda z: torch.softmax(z, 1))
+    parts = [squash(logits).float().cpu().numpy()
              for _, logits in _logits_batches(model, X, grid, standardizer, patch_frames, int(batch_size), dev)]
     if not parts:
         return np.zeros((0, int(getattr(model, "n_classes", 0))), dtype=np.float32)

@@ -153,7 +153,7 @@ class SGDEpochs(OptimizerRunner):
                  representation: str = "fft") -> None:
         self.config = config
         self.representation = representation
-        self.n_classes = int(np.max(y)) + 1 if len(y) else 1
+        self.n_classes = (y.shape[1] if np.ndim(y) == 2 else int(np.max(y)) + 1) if len(y) else 1
         self.setup_augment(config.augment, derive_seed(config.seed, 2))
         self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=config.device,
                                     frames_per_epoch=config.frames_per_epoch)
