@@ -67,3 +67,18 @@ def tiny_model(tiny, tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("use")
     m = GenreModel.from_config(cfg, progress=False).fit(fs, split, work_dir=tmp)
     return m.save(tmp / "run" / "model").parent  # the run folder: predict and features take it
+
+
+@pytest.fixture
+def tagged_manifest(synth, tmp_path) -> tuple[Path, list[str]]:
+    """``synth`` as a manifest without labels: every clip tagged with its class and its half of
+    the classes ('low' or 'high'), its class number as a numeric target. Returns (path, classes)."""
+    files = sorted(synth.rglob("*.wav"))
+    classes = sorted({f.parent.name for f in files})
+    lines = ["path,tags,target"]
+    for f in files:
+        k = classes.index(f.parent.name)
+        lines.append(f"{f},{f.parent.name};{'low' if k < 2 else 'high'},{k}")
+    path = tmp_path / "tagged.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, classes

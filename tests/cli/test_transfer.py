@@ -38,21 +38,8 @@ def test_transfer_checks_before_work(tiny_model, synth, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def _manifest(synth, path, *, label: bool):
-    """The synthetic set as a manifest: every clip tagged with its class and its half of the
-    classes, its class number as a numeric target."""
-    files = sorted(synth.rglob("*.wav"))
-    classes = sorted({f.parent.name for f in files})
-    lines = ["path," + ("label," if label else "") + "tags,target"]
-    for f in files:
-        k = classes.index(f.parent.name)
-        lines.append(f"{f}," + (f"{f.parent.name}," if label else "") + f"{f.parent.name};{'low' if k < 2 else 'high'},{k}")
-    path.write_text("\n".join(lines) + "\n")
-    return path, classes
-
-
-def test_transfer_tags_and_target_from_a_manifest(tiny_model, synth, home, tmp_path, capsys):
-    m, classes = _manifest(synth, tmp_path / "tagged.csv", label=False)
+def test_transfer_tags_and_target_from_a_manifest(tiny_model, tagged_manifest, home, tmp_path, capsys):
+    m, classes = tagged_manifest
     common = ["--cache", str(home / "cache"), "-j", "1", "--no-progress", "--n-splits", "2"]
     assert main(["transfer", str(tiny_model), "--data", str(m), "--out", str(tmp_path / "tags"), *common]) == 0
     printed = capsys.readouterr().out
@@ -78,8 +65,8 @@ def test_transfer_tags_and_target_from_a_manifest(tiny_model, synth, home, tmp_p
     assert "R² (%)" in (tmp_path / "reg" / "transfer.md").read_text()
 
 
-def test_a_task_the_data_cannot_serve_fails_before_work(tiny_model, synth, home, tmp_path, capsys):
-    m, _ = _manifest(synth, tmp_path / "tagged.csv", label=False)
+def test_a_task_the_data_cannot_serve_fails_before_work(tiny_model, tagged_manifest, synth, tmp_path, capsys):
+    m, _ = tagged_manifest
     assert main(["transfer", str(tiny_model), "--data", str(m), "--task", "label", "--out", str(tmp_path / "x")]) == 2
     assert "--task label: --data" in capsys.readouterr().err
     assert main(["transfer", str(tiny_model), "--data", str(synth), "--task", "tags", "--out", str(tmp_path / "x")]) == 2
@@ -89,3 +76,4 @@ def test_a_task_the_data_cannot_serve_fails_before_work(tiny_model, synth, home,
     assert main(["run", "--data", str(m), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "no labels to learn" in err and "mirlearn transfer" in err and len(err.strip().splitlines()) == 1
+

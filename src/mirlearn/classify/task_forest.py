@@ -13,14 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from mirlearn.classify.voting import check_offsets
+from mirlearn.classify.voting import check_offsets, mean_per_track
 
 __all__ = ["fit_task_forest", "predict_task_forest"]
-
-
-def _per_track(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    sums = np.add.reduceat(values, offsets[:-1], axis=0)
-    return sums / np.diff(offsets).reshape((-1,) + (1,) * (values.ndim - 1))
 
 
 def fit_task_forest(task: str, X: np.ndarray, offsets: np.ndarray, Y_tracks: np.ndarray, *,
@@ -77,5 +72,5 @@ def predict_task_forest(forest: Any, X: np.ndarray, offsets: np.ndarray) -> np.n
         for p, classes in zip(probas, forest.classes_ if isinstance(forest.classes_, list) else [forest.classes_]):
             hit = np.flatnonzero(np.asarray(classes) == 1)
             cols.append(p[:, hit[0]] if len(hit) else np.zeros(len(X)))
-        return _per_track(np.stack(cols, axis=1), offsets)
-    return _per_track(np.asarray(forest.predict(X), dtype=np.float64), offsets)
+        return mean_per_track(np.stack(cols, axis=1), offsets)
+    return mean_per_track(np.asarray(forest.predict(X), dtype=np.float64), offsets)

@@ -55,6 +55,9 @@ def load_run_config(args: argparse.Namespace):
         name = "sigtia2014-sigmoid-hf-500" if optimizer == "hf" else args.config_default
     if optimizer:
         over.setdefault("training", {})["optimizer"] = optimizer
+    task = getattr(args, "task", None)
+    if task:
+        over.setdefault("training", {})["task"] = task
     return validated(load_config(name, over))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from mirlearn.cli import checks, options
 from mirlearn.cli.common import (check_common, checked_splits, extract, extract_augmented, load_labelled_tracks,
-                                 load_run_config, overrides, start_run, validated)
+                                 frame_cache, load_run_config, load_tracks, overrides, start_run, validated)
 from mirlearn.errors import MirlearnError
 
 
@@ -31,7 +31,13 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     if args.out is not None:
         checks.check_out_dir(args.out, run_folder=True)
     cfg = load_run_config(args)
-    tracks, stored = load_labelled_tracks(args.data, args.dataset)
+    if cfg.training.task == "tags":
+        tracks, stored = load_tracks(args.data, args.dataset)
+        if not tracks.tag_names:
+            raise MirlearnError(f"--data {args.data}: --task tags needs tags (a manifest's tags column, tags "
+                                f"separated by ';')")
+    else:
+        tracks, stored = load_labelled_tracks(args.data, args.dataset)
     names = [s.name for s in checked_splits(args.splits, cfg, tracks, stored, warn=False)]
     chosen = checks.resolve_split_tokens(tokens, names)
     run_dir = run_dir_path(args.out, cfg.name)
@@ -76,6 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _save_splits(all_splits, run_dir)
     t0 = time.perf_counter()
     layout = RunLayout(run_dir)
+    if cfg.training.task == "tags":
+        return _run_tagging(args, cfg, frames, splits, layout, augmented, t0)
     model_info = {"data": str(Path(args.data).resolve()), "dataset": args.dataset,
                   "splits_file": str(layout.splits_json.resolve()),
                   "split_index": [s.name for s in all_splits].index(splits[0].name)}
@@ -90,6 +98,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"model (split {splits[0].name}): {layout.model_dir}   (use: mirlearn predict {run_dir} AUDIO...)")
     _write_report(run_dir)
     return 0
+
+
+def _run_tagging(args: argparse.Namespace, cfg, frames, splits: list, layout, augmented: list, t0: float) -> int:
+    """``run --task tags``: train on tags per split, score the outputs and the features (and MFCC)."""
+    from mirlearn.experiments.tagging import tag_split, write_tagging
+    from mirlearn.experiments.transfer import source_of_frames
+    from mirlearn.features.cache import extract_frames
+    from mirlearn.similarity.build import mfcc_settings
+
+    mf = extract_frames(frames.tracks, mfcc_settings(), cache_dir=frame_cache(args), n_jobs=args.jobs,
+                        skip_bad=False, progress=not args.no_progress)
+    mfcc = source_of_frames("mfcc", mf, cfg.features.window_seconds, cfg.features.hop_seconds)
+    records = [tag_split(cfg, frames, s, layout.split(s.name), device=args.device, progress=not args.no_progress,
+                         augmented=augmented, baselines=[mfcc]) for s in splits]
+    md, html = write_tagging(records, layout.root, name=cfg.name, data=str(args.data),
+                             tag_names=frames.tracks.tag_names)
+    own = [r["own output"] for r in records]
+    print(f"\nAuto-tagging with {cfg.name} over {len(splits)} split(s): the net's own sigmoid outputs, "
+          f"ROC-AUC {_mean_std([o['roc_auc'] for o in own])}, PR-AUC {_mean_std([o['pr_auc'] for o in own])} (%)")
+    for src in records[0]["sources"]:
+        for clf in records[0]["sources"][src]:
+            print(f"  {src:<16} {clf:<7} ROC-AUC {_mean_std([r['sources'][src][clf]['roc_auc'] for r in records])}")
+    print(f"networks + classifiers {time.perf_counter() - t0:.1f} s")
+    print(f"report: {md}\n        {html}")
+    return 0
+
+
+def _mean_std(values: list[float]) -> str:
+    import numpy as np
+
+    v = 100 * np.asarray(values, dtype=float)
+    return f"{v.mean():.1f}" + (f" ± {v.std():.1f}" if len(v) > 1 else "")
 
 
 def _write_report(run_dir: Path) -> None:
@@ -135,6 +175,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     prep = _prepare(args)
     cfg = prep["cfg"]
+    if cfg.training.task != "label":
+        raise MirlearnError(f"training.task={cfg.training.task!r}: `mirlearn train` saves a genre model (classes and "
+                            "a forest); train on tags with `mirlearn run --task tags`")
     frames, _, _ = extract(args, cfg, prep["tracks"])
     check_frames_fit(cfg, frames)
     splits = _final_splits(args, prep, frames)
@@ -250,6 +293,10 @@ def register(sub: Any) -> None:
     _data_options(r)
     options.add_split(r, many=True)
     _run_options(r, config_default="sigtia2014-relu-dropout-500")
+    r.add_argument("--task", choices=("label", "tags"), default=None,
+                   help="what the network learns: the labels, or a manifest's tags column (one sigmoid output per "
+                   "tag; scored by per-tag and macro ROC-AUC / PR-AUC, beside MFCC) (default: the config's "
+                   "training.task, label)")
     options.add_out(r, help=_RUN_OUT)
     options.add_execution(r)
     r.set_defaults(func=cmd_run)

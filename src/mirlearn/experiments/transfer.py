@@ -45,7 +45,7 @@ from mirlearn.features.timebase import window_frames
 from mirlearn.io import atomic_write_json, atomic_write_text
 
 __all__ = ["FeatureSource", "CLASSIFIERS", "classifiers_of", "source_of_learner", "source_of_frames",
-           "evaluate_source", "transfer_blocks", "write_transfer"]
+           "evaluate_source", "score_blocks", "transfer_blocks", "write_transfer"]
 
 #: The classifiers of every source of a single-label task, in table order.
 CLASSIFIERS = ("forest", *TASK_CLASSIFIERS["label"])
@@ -192,8 +192,12 @@ _HOW = {"label": "the forest fits on train + valid windows and votes per track."
                   "and averages its windows' predictions per track."}
 
 
-def transfer_blocks(result: dict[str, Any]) -> list:
-    """The report of a transfer result (see :func:`write_transfer`) as render blocks."""
+def score_blocks(result: dict[str, Any], *, frozen: bool = True) -> list:
+    """The score tables of a transfer-shaped result: one per metric of its task (sources ×
+    classifiers, mean ± std over the splits), and for tags a per-tag table.
+
+    ``frozen``: say that the features' model was not trained on this data (transfer).
+    """
     from mirlearn.experiments.report.render import Block
 
     task = result.get("task", "label")
@@ -201,7 +205,7 @@ def transfer_blocks(result: dict[str, Any]) -> list:
     sources = result["sources"]
     clfs = classifiers_of(task)
     header = ["features", _FOREST_TITLES[task], *[_TITLES[c] for c in clfs[1:]]]
-    blocks = [Block("h1", f"Transfer: {result['model']} → {result['data']}")]
+    blocks = []
     for k, metric in enumerate(_METRICS[task]):
         scale, digits = (1.0, 3) if metric == "mae" else (100.0, 1)
         rows = [[src, *[_fmt([result["per_split"][s][src][c][metric] for s in splits], scale, digits)
@@ -209,13 +213,13 @@ def transfer_blocks(result: dict[str, Any]) -> list:
         text = (_WHAT[task].format(metric=_METRIC_TITLES[metric]) +
                 f", mean ± std over {len(splits)} split(s) of the target data ({', '.join(splits)}).")
         if k == 0:
-            text += (" The model is frozen: nothing of it is trained on the target. Track classifiers choose "
-                     "their hyper-parameters on the validation tracks, then fit on train + valid; " + _HOW[task])
+            text += ((" The model is frozen: nothing of it is trained on the target." if frozen else "") +
+                     " Track classifiers choose their hyper-parameters on the validation tracks, then fit on "
+                     "train + valid; " + _HOW[task])
         blocks += [Block("p", text), Block("table", header=header, rows=rows)]
     if task == "tags":
-        tags = result.get("tag_names", [])
         rows = []
-        for g in tags:
+        for g in result.get("tag_names", []):
             pos = [result["per_split"][s][sources[0]]["logreg"]["per_tag"][g]["positives"] for s in splits]
             row = [g, f"{np.mean(pos):.1f}"]
             for src in sources:
@@ -227,6 +231,15 @@ def transfer_blocks(result: dict[str, Any]) -> list:
                               "tag), mean ± std over the splits where the tag has positive and negative test "
                               "tracks; positives: test tracks with the tag, mean over splits."),
                    Block("table", header=["tag", "positives", *sources], rows=rows)]
+    return blocks
+
+
+def transfer_blocks(result: dict[str, Any]) -> list:
+    """The report of a transfer result (see :func:`write_transfer`) as render blocks."""
+    from mirlearn.experiments.report.render import Block
+
+    sources = result["sources"]
+    blocks = [Block("h1", f"Transfer: {result['model']} → {result['data']}"), *score_blocks(result)]
     notes = [f"model: `{result['model']}`, layers {', '.join(result['layers'])}; windows of "
              f"{result['window_seconds']:g} s every {result['hop_seconds']:g} s"]
     if "random weights" in sources:
