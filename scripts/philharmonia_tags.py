@@ -4,7 +4,9 @@ The Philharmonia Orchestra's file names give instrument, pitch, length, dynamic 
 (``cello_A3_05_forte_arco-normal.mp3``). This turns them into the columns `mirlearn transfer` and
 `mirlearn run --task tags` read: ``label`` (the instrument), ``tags`` (its family, its reed when it
 has one, its dynamic as loud/soft, its register as low/high) and ``target`` (the MIDI pitch). It is
-the real multi-label and regression set of the measurements in the README.
+the real multi-label and regression set of the measurements in the README. The ``track_id`` is
+the one a folder dataset gives the same file (``cello/cello_A3_05_forte_arco-normal``), so
+split files of runs on the folder apply to the manifest too.
 
     python scripts/philharmonia_tags.py ../shared/data/philharmonia ph-tags.csv
 """
@@ -48,7 +50,7 @@ def rows(root: Path):
         elif dynamic in SOFT:
             tags.append("soft")
         tags.append("low register" if pitch < 48 else "high register" if pitch >= 72 else "middle register")
-        yield [str(f.resolve()), instrument, ";".join(tags), pitch]
+        yield [str(f.resolve()), f"{instrument}/{f.stem}", instrument, ";".join(tags), pitch]
 
 
 def main(argv: list[str]) -> int:
@@ -58,7 +60,7 @@ def main(argv: list[str]) -> int:
     root, out = Path(argv[0]), Path(argv[1])
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["path", "label", "tags", "target"])
+        w.writerow(["path", "track_id", "label", "tags", "target"])
         n = 0
         for r in rows(root):
             w.writerow(r)

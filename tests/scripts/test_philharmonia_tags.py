@@ -36,3 +36,4 @@ def test_manifest_of_sample_names(tmp_path):
                    "flute": ("woodwind;loud;high register", 84)}
     tracks, _ = load_manifest(tmp_path / "m.csv")
     assert tracks.has_targets and "double reed" in tracks.tag_names
+    assert "cello/cello_C2_1_pianissimo_arco-normal" in tracks.ids      # the folder dataset's id
