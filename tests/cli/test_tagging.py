@@ -27,9 +27,12 @@ def test_run_learns_tags_with_sigmoid_outputs(tagged_manifest, home, tmp_path, s
     # the net has one output per tag, saved with the run's split
     net = load_learner(out / "split-random-seed0-0" / "net")
     assert net.task == "tags" and net.classes_ == doc["tag_names"]
-    # a second run reuses the split's scores
+    # a second run reuses the split's scores; `report` rebuilds the same tagging report
     assert main(args) == 0
     assert "tagging: reusing" in capsys.readouterr().out
+    (out / "tagging.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "tagging.md").read_text() == md and not (out / "report.md").exists()
 
 
 def test_train_refuses_a_tags_config_before_work(tagged_manifest, synth, tmp_path, capsys):

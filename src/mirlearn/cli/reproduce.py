@@ -287,6 +287,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise MirlearnError(f"run directory not found: {run_dir}")
+    if (run_dir / "tagging.json").is_file():  # `run --task tags`: its own report
+        from mirlearn.experiments.tagging import rebuild_tagging
+
+        md, html = rebuild_tagging(run_dir)
+        print(f"report: {md}\n        {html}")
+        return 0
     return _write_report(run_dir)
 
 

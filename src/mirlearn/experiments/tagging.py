@@ -30,7 +30,7 @@ from mirlearn.experiments.transfer import FeatureSource, evaluate_source, score_
 from mirlearn.features.frameset import FrameSet
 from mirlearn.io import atomic_write_json, atomic_write_text
 
-__all__ = ["own_output_scores", "tag_split", "write_tagging"]
+__all__ = ["own_output_scores", "tag_split", "write_tagging", "rebuild_tagging"]
 
 Log = Callable[[str], None]
 
@@ -148,3 +148,16 @@ def write_tagging(records: Sequence[dict[str, Any]], out: str | Path, *, name: s
     atomic_write_text(out / "tagging.md", render_markdown(blocks))
     atomic_write_text(out / "tagging.html", render_html(blocks, blocks[0].text))
     return out / "tagging.md", out / "tagging.html"
+
+
+def rebuild_tagging(run_dir: str | Path) -> tuple[Path, Path]:
+    """Write a tagging run's report again from its JSON alone (``tagging.json`` and the splits')."""
+    import json
+
+    run_dir = Path(run_dir)
+    doc = json.loads((run_dir / "tagging.json").read_text())
+    from mirlearn.experiments.layout import RunLayout
+
+    layout = RunLayout(run_dir)
+    records = [json.loads((layout.split(s).root / "tagging.json").read_text()) for s in doc["splits"]]
+    return write_tagging(records, run_dir, name=doc["config"], data=doc["data"], tag_names=doc["tag_names"])
