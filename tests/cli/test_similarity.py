@@ -149,3 +149,21 @@ def test_explore_exports_a_static_page_and_checks_its_arguments(mfcc_index, tmp_
     assert "--port 70000" in _one_error_line(capsys)
     assert main(["explore", str(tmp_path)]) == 2
     assert "not an index folder" in _one_error_line(capsys)
+
+
+def test_index_with_an_hnsw_graph_and_its_check(tiny, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("faiss")
+    out, cache = tmp_path / "hnsw", tmp_path / "c"
+    assert main(["index", "mfcc", "--data", str(tiny), "--search", "hnsw", "--out", str(out), "--cache", str(cache),
+                 "--no-progress"]) == 0
+    assert "FAISS HNSW graph" in capsys.readouterr().out and (out / "hnsw.faiss").is_file()
+    song = sorted(tiny.rglob("*.wav"))[0]
+    assert main(["similar", str(out), str(song), "-k", "3", "--json", "--no-progress"]) == 0
+    [res] = json.loads(capsys.readouterr().out)
+    assert len(res["neighbors"]) == 3 and str(song) not in [h["path"] for h in res["neighbors"]]
+    # without FAISS the option fails in one line, before any work
+    import mirlearn.similarity.search as search
+
+    monkeypatch.setattr(search, "faiss_available", lambda: False)
+    assert main(["index", "mfcc", "--data", str(tiny), "--search", "hnsw", "--out", str(tmp_path / "x")]) == 2
+    assert "--search hnsw: needs FAISS" in _one_error_line(capsys) and not (tmp_path / "x").exists()

@@ -49,6 +49,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         check_metric(args.metric)
     except MirlearnError as e:
         checks.fail(f"--metric: {e}")
+    if args.search == "hnsw":
+        from mirlearn.similarity.search import faiss_available
+
+        if not faiss_available():
+            checks.fail("--search hnsw: needs FAISS (pip install faiss-cpu, or mirlearn[faiss])")
     out = _check_index_out(args.out)
     tracks, _ = load_tracks(args.data, args.dataset)
     model_split = model = None
@@ -85,6 +90,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         epochs = len(learner.history_)
         print(f"learned distance: a siamese net ({learner.hidden} → {learner.n_out}, contrastive loss) trained "
               f"{epochs} epoch(s) on {len(pick(split.train))} training tracks of split {split.name}")
+    index.search = args.search
     if part is not None:
         index.source["tracks"] = part
     data = Path(args.data).resolve()
@@ -95,8 +101,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     n_artists = len({a for a in index.artists if a})
     distance = "Euclidean distance between the learned embeddings" if index.learned is not None else \
         f"{index.metric} distance on standardised vectors"
-    print(f"index of {len(index)} tracks × {index.dim} values ({what}; {distance}; {len(set(index.labels))} labels, "
-          f"{n_artists or 'no'} artists) → {out}")
+    search = "exact search" if index.search_kind == "exact" else "FAISS HNSW graph"
+    print(f"index of {len(index)} tracks × {index.dim} values ({what}; {distance}; {search}; "
+          f"{len(set(index.labels))} labels, {n_artists or 'no'} artists) → {out}")
     return 0
 
 
@@ -224,6 +231,10 @@ def register(sub: Any) -> None:
                     "training tracks (pairs from their labels; validation tracks stop it early), indexing "
                     "--tracks test with the Euclidean distance between its embeddings (default: off)")
     ix.add_argument("--seed", type=int, default=0, help="seed of the learned distance (default: %(default)s)")
+    ix.add_argument("--search", default="auto", choices=["auto", "exact", "hnsw"],
+                    help="nearest-neighbour search: exact (scikit-learn brute force), hnsw (a FAISS graph, "
+                    "approximate; needs faiss-cpu), auto: hnsw from 50 000 tracks when FAISS is installed, else "
+                    "exact (default: %(default)s)")
     ix.add_argument("--metric", default="cosine", choices=["cosine", "euclidean"],
                     help="distance between standardised vectors (default: %(default)s)")
     options.add_out(ix, help="the index folder: new, empty, or an index to replace (required)")

@@ -164,7 +164,7 @@ def with_learned_distance(full: TrackIndex, train: Sequence[str], valid: Sequenc
                 std(rows["valid"]) if rows["valid"] else None, labels[rows["valid"]] if rows["valid"] else None)
     out = full.rows(rows["indexed"])
     return TrackIndex(out.vectors, out.ids, out.paths, out.labels, out.artists, metric="euclidean",
-                      columns=out.columns, mean=mean, scale=scale, learned=learner,
+                      columns=out.columns, mean=mean, scale=scale, learned=learner, search=full.search,
                       source={**full.source, "learned_distance": {"train_tracks": len(train),
                                                                   "valid_tracks": len(valid)}})
 

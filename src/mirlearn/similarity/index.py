@@ -3,14 +3,16 @@
 A :class:`TrackIndex` holds one vector per track (:func:`mirlearn.features.aggregate.track_statistics`
 of a model's features, or of MFCC frames), the track ids, audio paths, labels and artists, and
 the standardisation fitted on the collection (scikit-learn's ``StandardScaler``: every value
-counts alike, whatever its scale). Queries go through scikit-learn's ``NearestNeighbors``
-(brute force: exact, BLAS-bound, the right tool below some hundred thousand tracks).
+counts alike, whatever its scale). Queries go through scikit-learn's brute-force
+``NearestNeighbors`` (exact), or from :data:`~mirlearn.similarity.search.HNSW_MIN_TRACKS` tracks
+a FAISS HNSW graph when FAISS is installed (:mod:`mirlearn.similarity.search` says why).
 
 On disk, a folder::
 
     INDEX/index.npz    vectors (n × d, float32, as computed), mean, scale
-    INDEX/index.json   format, version, metric, ids, paths, labels, artists, columns, source
+    INDEX/index.json   format, version, metric, search, ids, paths, labels, artists, columns, source
     INDEX/distance.pt  a learned distance (siamese net), when the index has one
+    INDEX/hnsw.faiss   the HNSW graph, when the index searches with one
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mirlearn.errors import MirlearnError
 from mirlearn.io import atomic_path, atomic_write_json
 from mirlearn.similarity.distances import check_metric
 from mirlearn.similarity.metrics import RetrievalScores, retrieval_scores
+from mirlearn.similarity.search import SEARCHES, HNSWSearch, make_search, resolve_search
 
 __all__ = ["TrackIndex", "INDEX_FORMAT", "INDEX_VERSION"]
 
@@ -33,6 +36,8 @@ INDEX_FORMAT = "mirlearn.index"
 INDEX_VERSION = 1
 #: The learned distance's weights in an index folder.
 LEARNED_NAME = "distance.pt"
+#: The HNSW graph in an index folder.
+GRAPH_NAME = "hnsw.faiss"
 
 
 @dataclass
@@ -48,6 +53,7 @@ class TrackIndex:
     columns : a name per value of a vector (``layer2_unit007_mean``, ``mfcc03_var``)
     source : what made the vectors (model folder, layers, frame settings), plain JSON
     mean, scale : the standardisation, fitted on ``vectors``
+    search : "auto", "exact" or "hnsw" (see :mod:`mirlearn.similarity.search`)
     """
 
     vectors: np.ndarray
@@ -63,6 +69,7 @@ class TrackIndex:
     #: a learned distance (:class:`~mirlearn.similarity.siamese.DistanceLearner`): standardised
     #: vectors are embedded by it and searched with the Euclidean distance
     learned: Any = None
+    search: str = "auto"
 
     def __post_init__(self) -> None:
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -73,6 +80,8 @@ class TrackIndex:
                 raise ValueError(f"{len(getattr(self, name))} {name} for {n} vectors")
         if self.vectors.ndim != 2 or not np.isfinite(self.vectors).all():
             raise ValueError("vectors must be a finite n_tracks × dim matrix")
+        if self.search not in SEARCHES:
+            raise ValueError(f"search {self.search!r}: use one of {', '.join(SEARCHES)}")
         if self.learned is not None and self.metric != "euclidean":
             raise ValueError("a learned distance is Euclidean between its embeddings")
         if self.mean is None or self.scale is None:
@@ -115,13 +124,16 @@ class TrackIndex:
         return TrackIndex(self.vectors[r], [self.ids[i] for i in r], [self.paths[i] for i in r],
                           [self.labels[i] for i in r], [self.artists[i] for i in r], metric=self.metric,
                           columns=self.columns, source=dict(self.source), mean=self.mean, scale=self.scale,
-                          learned=self.learned)
+                          learned=self.learned, search=self.search)
+
+    @property
+    def search_kind(self) -> str:
+        """The search queries use: ``exact`` or ``hnsw`` (``auto`` resolved for this collection)."""
+        return resolve_search(self.search, len(self))
 
     def _neighbors(self) -> Any:
         if self._nn is None:
-            from sklearn.neighbors import NearestNeighbors
-
-            self._nn = NearestNeighbors(metric=self.metric, algorithm="brute").fit(self.space())
+            self._nn = make_search(self.search_kind, self.space(), self.metric)
         return self._nn
 
     def query(self, X: np.ndarray, k: int = 10, *, exclude: Sequence[Sequence[int]] | None = None
@@ -147,11 +159,13 @@ class TrackIndex:
         Q = self.space(X)
         extra = max((len(e) for e in exclude), default=0) if exclude is not None else 0
         n_ask = min(len(self), k + extra)
-        dist, rows = self._neighbors().kneighbors(Q, n_neighbors=n_ask)
+        dist, rows = self._neighbors().kneighbors(Q, n_ask)
         out_rows = np.full((len(Q), k), -1, dtype=np.int64)
         out_dist = np.full((len(Q), k), np.inf, dtype=np.float64)
         for i in range(len(Q)):
             r, d = rows[i], dist[i]
+            if (r < 0).any():  # an approximate search may return fewer than asked
+                r, d = r[r >= 0], d[r >= 0]
             if exclude is not None and len(exclude[i]):
                 keep = ~np.isin(r, np.asarray(exclude[i], dtype=np.int64))
                 r, d = r[keep], d[keep]
@@ -184,8 +198,15 @@ class TrackIndex:
                 tmp.write_bytes(self.learned.to_bytes())
         elif learned_path.exists():
             learned_path.unlink()  # an index replaced by one without a learned distance
+        graph_path = folder / GRAPH_NAME
+        if self.search_kind == "hnsw":
+            with atomic_path(graph_path) as tmp:
+                self._neighbors().save(tmp)
+        elif graph_path.exists():
+            graph_path.unlink()
         atomic_write_json(folder / "index.json", {
-            "format": INDEX_FORMAT, "version": INDEX_VERSION, "metric": self.metric, "n_tracks": len(self),
+            "format": INDEX_FORMAT, "version": INDEX_VERSION, "metric": self.metric, "search": self.search,
+            "n_tracks": len(self),
             "dim": self.dim, "ids": self.ids, "paths": self.paths, "labels": self.labels, "artists": self.artists,
             "columns": self.columns, "source": self.source,
             "learned_distance": None if self.learned is None else {**self.learned.get_params(),
@@ -222,8 +243,14 @@ class TrackIndex:
             except (OSError, RuntimeError, KeyError, ValueError) as e:
                 raise MirlearnError(f"{folder / LEARNED_NAME}: unreadable ({e})") from None
         try:
-            return cls(vectors, list(meta["ids"]), list(meta["paths"]), list(meta["labels"]), list(meta["artists"]),
-                       metric=meta["metric"], columns=list(meta.get("columns", [])), source=meta.get("source", {}),
-                       mean=mean, scale=scale, learned=learned)
+            index = cls(vectors, list(meta["ids"]), list(meta["paths"]), list(meta["labels"]), list(meta["artists"]),
+                        metric=meta["metric"], columns=list(meta.get("columns", [])), source=meta.get("source", {}),
+                        mean=mean, scale=scale, learned=learned, search=meta.get("search", "exact"))
         except (KeyError, ValueError) as e:
             raise MirlearnError(f"{meta_path}: inconsistent with {arr_path.name} ({e})") from None
+        if (folder / GRAPH_NAME).is_file() and index.search_kind == "hnsw":
+            index._nn = HNSWSearch.load(folder / GRAPH_NAME, index.metric)
+            if index._nn.graph.ntotal != len(index):
+                raise MirlearnError(f"{folder / GRAPH_NAME}: a graph of {index._nn.graph.ntotal} tracks for "
+                                    f"{len(index)} in {arr_path.name}; make the index again")
+        return index
