@@ -1,8 +1,8 @@
 """Nearest-neighbour search over an index's vectors: exact (scikit-learn) or a FAISS HNSW graph.
 
 Measured on 2 cores (``python -m benchmarks.bench_index``, BENCHMARKS.md): scikit-learn's brute
-force is within 1.2× of a bare numpy matrix product from 10 k tracks up, and FAISS's exact
-``IndexFlatIP`` is no faster than it (1.2–2.4× slower). FAISS's HNSW graph answers a query 1.4×
+force is within 1.2× of a bare numpy matrix product from 10 k tracks up, and from there FAISS's
+exact ``IndexFlatIP`` is no faster than it (1.2–2.4× slower). FAISS's HNSW graph answers a query 1.4×
 faster at 10 k tracks and 5.7× faster at 100 k, with recall@10 of 1.000 and 0.997 on vectors
 correlated as learned features are (``efSearch`` 128), at the price of building the graph
 (14.5 s for 100 k × 400). So ``auto`` searches exactly below :data:`HNSW_MIN_TRACKS` tracks and
