@@ -167,3 +167,15 @@ def test_index_with_an_hnsw_graph_and_its_check(tiny, tmp_path, capsys, monkeypa
     monkeypatch.setattr(search, "faiss_available", lambda: False)
     assert main(["index", "mfcc", "--data", str(tiny), "--search", "hnsw", "--out", str(tmp_path / "x")]) == 2
     assert "--search hnsw: needs FAISS" in _one_error_line(capsys) and not (tmp_path / "x").exists()
+
+
+def test_label_less_collections_are_refused_where_labels_judge(tagged_manifest, tmp_path, capsys):
+    m, _ = tagged_manifest
+    out = tmp_path / "ix"
+    assert main(["index", "mfcc", "--data", str(m), "--learn-distance", "--tracks", "test", "--out", str(out)]) == 2
+    assert "--learn-distance: learns from pairs of labels" in _one_error_line(capsys) and not out.exists()
+    assert main(["index", "mfcc", "--data", str(m), "--out", str(out), "--cache", str(tmp_path / "c"),
+                 "--no-progress", "-j", "1"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate-similarity", str(out)]) == 2
+    assert "fewer than 2 labels" in _one_error_line(capsys)

@@ -63,6 +63,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         model = GenreModel.load(source)
         model.layer_selection(args.layer)
         model_split = model.info.get("split")
+    if args.learn_distance and len(tracks.classes) < 2:
+        checks.fail(f"--learn-distance: learns from pairs of labels; --data {args.data} has fewer than 2 labels")
     if args.learn_distance and args.tracks not in ("test", "valid"):
         checks.fail("--learn-distance: the distance learns from a split's training tracks; index others with "
                     "--tracks test (or valid)")
@@ -178,6 +180,9 @@ def cmd_evaluate_similarity(args: argparse.Namespace) -> int:
 
     checks.check_at_least(args.k, 1, "-k")
     index = TrackIndex.load(args.index)
+    if len({lab for lab in index.labels if lab}) < 2:
+        checks.fail(f"{args.index}: its tracks have fewer than 2 labels, so 'same label' cannot judge a neighbour "
+                    "(an index of a manifest without a label column)")
     if args.artist_filter and not any(index.artists):
         checks.fail(f"--artist-filter: the index {args.index} knows no artists (a manifest's artist column "
                     "gives them)")
