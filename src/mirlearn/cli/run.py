@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_tagging(args: argparse.Namespace, cfg, frames, splits: list, layout, augmented: list, t0: float) -> int:
     """``run --task tags``: train on tags per split, score the outputs and the features (and MFCC)."""
     from mirlearn.experiments.tagging import tag_split, write_tagging
-    from mirlearn.experiments.transfer import source_of_frames
+    from mirlearn.experiments.transfer import pct_mean_std, source_of_frames
     from mirlearn.features.cache import extract_frames
     from mirlearn.similarity.build import mfcc_settings
 
@@ -116,20 +116,13 @@ def _run_tagging(args: argparse.Namespace, cfg, frames, splits: list, layout, au
                              tag_names=frames.tracks.tag_names)
     own = [r["own output"] for r in records]
     print(f"\nAuto-tagging with {cfg.name} over {len(splits)} split(s): the net's own sigmoid outputs, "
-          f"ROC-AUC {_mean_std([o['roc_auc'] for o in own])}, PR-AUC {_mean_std([o['pr_auc'] for o in own])} (%)")
+          f"ROC-AUC {pct_mean_std([o['roc_auc'] for o in own])}, PR-AUC {pct_mean_std([o['pr_auc'] for o in own])} (%)")
     for src in records[0]["sources"]:
         for clf in records[0]["sources"][src]:
-            print(f"  {src:<16} {clf:<7} ROC-AUC {_mean_std([r['sources'][src][clf]['roc_auc'] for r in records])}")
+            print(f"  {src:<16} {clf:<7} ROC-AUC {pct_mean_std([r['sources'][src][clf]['roc_auc'] for r in records])}")
     print(f"networks + classifiers {time.perf_counter() - t0:.1f} s")
     print(f"report: {md}\n        {html}")
     return 0
-
-
-def _mean_std(values: list[float]) -> str:
-    import numpy as np
-
-    v = 100 * np.asarray(values, dtype=float)
-    return f"{v.mean():.1f}" + (f" ± {v.std():.1f}" if len(v) > 1 else "")
 
 
 def _write_report(run_dir: Path) -> None:

@@ -26,7 +26,8 @@ import numpy as np
 
 from mirlearn.classify.task_metrics import tag_scores
 from mirlearn.datasets.splits import Split
-from mirlearn.experiments.transfer import FeatureSource, evaluate_source, score_blocks, source_of_learner
+from mirlearn.experiments.transfer import (FeatureSource, evaluate_source, pct_mean_std, score_blocks,
+                                           source_of_learner)
 from mirlearn.features.frameset import FrameSet
 from mirlearn.io import atomic_write_json, atomic_write_text
 
@@ -120,11 +121,6 @@ def write_tagging(records: Sequence[dict[str, Any]], out: str | Path, *, name: s
               "per_split": {r["split"]: r["sources"] for r in records}}
     atomic_write_json(out / "tagging.json", result)
 
-    def fmt(v: Sequence[float]) -> str:
-        a = 100 * np.asarray(v, dtype=float)
-        a = a[np.isfinite(a)]
-        return "—" if not len(a) else f"{a.mean():.1f}" + (f" ± {a.std():.1f}" if len(a) > 1 else "")
-
     own = [result["own_output"][s] for s in splits]
     blocks = [Block("h1", f"Auto-tagging: {name} → {data}"),
               Block("p", f"The network is trained on the training tracks' tags (one sigmoid output per tag, binary "
@@ -133,14 +129,13 @@ def write_tagging(records: Sequence[dict[str, Any]], out: str | Path, *, name: s
                          f"({', '.join(splits)}); tags without positive and negative test tracks are left out of "
                          "the macro means."),
               Block("table", header=["", "ROC-AUC, macro (%)", "PR-AUC, macro (%)", "tags scored"],
-                    rows=[["network's own outputs", fmt([o["roc_auc"] for o in own]), fmt([o["pr_auc"] for o in own]),
-                           " / ".join(str(o["n_scored"]) for o in own)]])]
+                    rows=[["network's own outputs", pct_mean_std([o["roc_auc"] for o in own]),
+                           pct_mean_std([o["pr_auc"] for o in own]), " / ".join(str(o["n_scored"]) for o in own)]])]
     rows = []
     for g in tag_names:
         per = [o["per_tag"].get(g, {}) for o in own]
         rows.append([g, f"{np.mean([p.get('positives', 0) for p in per]):.1f}",
-                     fmt([np.nan if p.get("roc_auc") is None else p["roc_auc"] for p in per]),
-                     fmt([np.nan if p.get("pr_auc") is None else p["pr_auc"] for p in per])])
+                     pct_mean_std([p.get("roc_auc") for p in per]), pct_mean_std([p.get("pr_auc") for p in per])])
     blocks += [Block("h2", "Per tag (the network's own outputs)"),
                Block("table", header=["tag", "test positives", "ROC-AUC (%)", "PR-AUC (%)"], rows=rows),
                Block("h2", "The learned features under other classifiers")]

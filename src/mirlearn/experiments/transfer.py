@@ -45,7 +45,7 @@ from mirlearn.features.timebase import window_frames
 from mirlearn.io import atomic_write_json, atomic_write_text
 
 __all__ = ["FeatureSource", "CLASSIFIERS", "classifiers_of", "source_of_learner", "source_of_frames",
-           "evaluate_source", "score_blocks", "transfer_blocks", "write_transfer"]
+           "evaluate_source", "pct_mean_std", "score_blocks", "transfer_blocks", "write_transfer"]
 
 #: The classifiers of every source of a single-label task, in table order.
 CLASSIFIERS = ("forest", *TASK_CLASSIFIERS["label"])
@@ -174,12 +174,12 @@ def evaluate_source(source: FeatureSource, split: Split, forest: Any, *, seed: i
     return out
 
 
-def _fmt(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
-    v = scale * np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if not len(v):
-        return "—"
-    return f"{v.mean():.{digits}f}" + (f" ± {v.std():.{digits}f}" if len(v) > 1 else "")
+def pct_mean_std(values: Sequence[float | None], scale: float = 100.0, digits: int = 1) -> str:
+    """``"mean ± std"`` over splits of ``scale × value`` (fractions as %), skipping None and NaN
+    (:func:`~mirlearn.experiments.report.facts.fmt_pct`)."""
+    from mirlearn.experiments.report.facts import fmt_pct
+
+    return fmt_pct([scale * v for v in values if v is not None], digits)
 
 
 _WHAT = {"label": "Test-track {metric}", "tags": "Tagging of the test tracks, {metric}",
@@ -208,7 +208,7 @@ def score_blocks(result: dict[str, Any], *, frozen: bool = True) -> list:
     blocks = []
     for k, metric in enumerate(_METRICS[task]):
         scale, digits = (1.0, 3) if metric == "mae" else (100.0, 1)
-        rows = [[src, *[_fmt([result["per_split"][s][src][c][metric] for s in splits], scale, digits)
+        rows = [[src, *[pct_mean_std([result["per_split"][s][src][c][metric] for s in splits], scale, digits)
                         for c in clfs]] for src in sources]
         text = (_WHAT[task].format(metric=_METRIC_TITLES[metric]) +
                 f", mean ± std over {len(splits)} split(s) of the target data ({', '.join(splits)}).")
@@ -224,7 +224,7 @@ def score_blocks(result: dict[str, Any], *, frozen: bool = True) -> list:
             row = [g, f"{np.mean(pos):.1f}"]
             for src in sources:
                 v = [result["per_split"][s][src]["logreg"]["per_tag"][g]["roc_auc"] for s in splits]
-                row.append(_fmt([np.nan if x is None else x for x in v]))
+                row.append(pct_mean_std(v))
             rows.append(row)
         blocks += [Block("h2", "Per tag"),
                    Block("p", "ROC-AUC (%) of every tag with the logistic regression (one sigmoid output per "

@@ -38,25 +38,20 @@ def check_frames(X: np.ndarray, y: np.ndarray, *, name: str = "X", n_in: int | N
         raise ValueError(f"{name} frames must be 2-D (n, dim), got shape {X.shape}")
     if not np.issubdtype(X.dtype, np.floating):
         raise ValueError(f"{name} frames must be floating point, got {X.dtype}")
-    if y.ndim == 2:
+    if y.ndim == 2:  # tag targets
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"{name} tag targets have {y.shape[0]} rows, expected {X.shape[0]} to match the frames")
         if n_out is not None and y.shape[1] != n_out:
             raise ValueError(f"{name} tag targets have {y.shape[1]} columns, the model has {n_out} outputs")
-        if X.shape[0] == 0:
-            raise ValueError(f"{name} set is empty")
-        if n_in is not None and X.shape[1] != n_in:
-            raise ValueError(f"{name} frames have {X.shape[1]} dims, the model expects {n_in}")
-        return
-    if y.shape != (X.shape[0],):
+    elif y.shape != (X.shape[0],):
         raise ValueError(f"{name} labels have shape {y.shape}, expected ({X.shape[0]},) to match the frames")
-    if not np.issubdtype(y.dtype, np.integer):
+    elif not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"{name} labels must be integer class indices, got {y.dtype}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} set is empty")
     if n_in is not None and X.shape[1] != n_in:
         raise ValueError(f"{name} frames have {X.shape[1]} dims, the model expects {n_in}")
-    if n_out is not None:
+    if n_out is not None and y.ndim == 1:
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_out:
             raise ValueError(f"{name} labels span [{lo}, {hi}], the model has {n_out} classes")
