@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, --version, or a usage error already printed as one line
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    distributed = _join_ranks()
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
@@ -79,6 +80,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nmirlearn: interrupted; run the same command with the same --out to resume", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - only a lost rank is turned into one line; the rest re-raise
+        message = distributed.lost_rank_message(e) if distributed is not None else None
+        if message is None:
+            raise
+        print(f"mirlearn: error: {message}", file=sys.stderr)
+        return 1
+    finally:
+        if distributed is not None:
+            distributed.finish()
+
+
+def _join_ranks():
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1): join the process group and return
+    :mod:`mirlearn.distributed`; ranks other than 0 print nothing on stdout (rank 0 reports for
+    the job; errors still reach stderr). Otherwise ``None``, and torch is not imported here."""
+    import os
+
+    if os.environ.get("WORLD_SIZE", "1").strip() in ("", "0", "1"):
+        return None
+    from mirlearn import distributed
+
+    w = distributed.init()
+    if not w.is_main:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    return distributed
 
 
 if __name__ == "__main__":
