@@ -9,10 +9,13 @@ always, in RAM or not, keeps the result independent of how ``X`` is stored.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from mirlearn.distributed import World
 
 __all__ = ["FrameBatches", "check_frames", "epoch_permutation", "sequential_batches"]
 
@@ -136,6 +139,26 @@ class FrameBatches:
                 xb = xb.to(self.device)
                 yb = yb.to(self.device)
             yield xb, yb
+
+
+    def epoch_share(self, epoch: int, ranks: "World") -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+        """Yield this rank's ``(x, y, n_global)`` of every batch of epoch ``epoch``.
+
+        The batches are those of :meth:`epoch` (the same permutation on every rank); each rank
+        takes its contiguous share of each sorted batch (:func:`mirlearn.distributed.World.bounds`),
+        which may be empty for a last batch with fewer rows than ranks; ``n_global`` is the
+        batch's size over all ranks.
+        """
+        order = epoch_permutation(len(self.y), self.seed, epoch)[:self.n]
+        for start in range(0, self.n, self.batch_size):
+            idx = np.sort(order[start:start + self.batch_size])
+            lo, hi = ranks.bounds(len(idx))
+            mine = idx[lo:hi]
+            xb = torch.from_numpy(np.asarray(self.X[mine], dtype=np.float32))
+            yb = torch.from_numpy(self.y[mine])
+            if self.device.type != "cpu":
+                xb, yb = xb.to(self.device), yb.to(self.device)
+            yield xb, yb, len(idx)
 
 
 def sequential_batches(X: np.ndarray, y: np.ndarray | None, batch_size: int, device: str | torch.device = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mirlearn.distributed import device_for, world
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.io import atomic_write_json
 from mirlearn.nn.fastmath import fast_cpu_matmul, matmul_path
@@ -217,12 +218,15 @@ def _better(monitor: str, loss: float, acc: float, p: Mapping[str, Any]) -> bool
 def require_device(name: str) -> torch.device:
     """``torch.device(name)``, refusing CUDA in one line when this torch has none.
 
+    Under several ranks on one machine, a bare ``'cuda'`` is the rank's own GPU
+    (:func:`mirlearn.distributed.device_for`).
+
     Raises
     ------
     ConfigError
         CUDA asked for but not available (torch itself raises a bare ``AssertionError``).
     """
-    device = torch.device(name)
+    device = torch.device(device_for(name))
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r}: CUDA is not available on this machine (torch "
                           f"{torch.__version__}); use device 'cpu'")
@@ -308,6 +312,12 @@ def train_loop(
     stream : text stream or None
         Where the bar and the lines go (default: ``sys.stderr`` at call time).
 
+    Under several ranks (:func:`mirlearn.distributed.world`) every rank runs the loop on the
+    same weights (the runner sums gradients and validation over the ranks, so every rank takes
+    the same decisions); rank 0 alone writes ``run_dir`` and prints, the callback's wish to stop
+    is rank 0's, and every rank resumes from the one checkpoint, whatever the number of ranks
+    that wrote it.
+
     Raises
     ------
     TrainingError
@@ -326,6 +336,10 @@ def train_loop(
     patience = s.patience if has_valid else None
     stream = sys.stderr if stream is None else stream
     unit = getattr(runner, "unit", "epoch")
+    ranks = world()
+    writes = run_dir is not None and ranks.is_main
+    if not ranks.is_main:  # rank 0 speaks for the job
+        progress = epoch_lines = False
 
     old_threads = torch.get_num_threads()
     if s.num_threads is not None:
@@ -403,14 +417,17 @@ def train_loop(
                 p["history"].append(row)
                 p["seconds"] += seconds
                 p["stop_reason"] = stop_reason()
-                if run_dir is not None:
+                if writes:
                     checkpoint()
                     write_log(run_dir / LOG_NAME, p["history"])
                 if bar.mode == "bar":
                     bar.update(1, train=train_loss, valid=valid_loss, acc=valid_acc, best=p["best_epoch"])
                 elif epoch_lines:
                     print(epoch_line(desc, unit, row, s.max_epochs, best=best), file=stream, flush=True)
-                if callback is not None and callback(epoch, row) is True and p["stop_reason"] is None:
+                stop_asked = callback is not None and callback(epoch, row) is True
+                if ranks.active and callback is not None:  # all ranks stop together, or none
+                    stop_asked = bool(ranks.broadcast_object(stop_asked))
+                if stop_asked and p["stop_reason"] is None:
                     p["stop_reason"] = "callback"
                 if p["stop_reason"] is not None:
                     break
@@ -418,9 +435,10 @@ def train_loop(
         if s.restore_best and p["best_state"] is not None:
             model.load_state_dict(p["best_state"])
         result = _result(p, runner.name)
-        if run_dir is not None:
+        if writes:
             atomic_write_json(run_dir / RESULT_NAME, {**result.to_dict(), "config": config.to_dict(), "model_config": model_cfg,
                                                       "matmul": matmul_path(device)})
+        ranks.barrier()  # no rank goes on to read the run's files before rank 0 has written them
         return result
     finally:
         if bar is not None:

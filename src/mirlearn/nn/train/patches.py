@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mirlearn.errors import ConfigError, MirlearnError
+from mirlearn.distributed import world
+from mirlearn.errors import ConfigError, MirlearnError, TrainingError
 from mirlearn.nn.patches import BandStandardizer, PatchGrid, check_offsets, even_patches, gather, random_patches
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.epoch import EpochLoss, OptimizerRunner, lend_generator
@@ -192,7 +193,9 @@ class PatchEpochs(OptimizerRunner):
         self.y = np.ascontiguousarray(y, dtype=np.float32 if self.multilabel else np.int64)
         self.standardizer = standardizer
         self.patch_frames = int(patch_frames)
-        self.device = torch.device(config.device)
+        self.device = require_device(config.device)  # a rank's own GPU when ranks share a machine
+        self.ranks = world()
+        self._ddp: nn.Module | None = None
         hop = config.valid_hop if config.valid_hop is not None else max(1, self.patch_frames // 2)
         self.valid_grid = None if valid_offsets is None else even_patches(valid_offsets, self.patch_frames, int(hop))
         self.optimizer = make_optimizer(model.parameters(), config)
@@ -216,6 +219,8 @@ class PatchEpochs(OptimizerRunner):
     def run_epoch(self, model: nn.Module, epoch: int) -> float:
         from mirlearn.nn.batch_augment import apply as augment_batch
 
+        if self.ranks.active:
+            return self._run_epoch_shared(model, epoch)
         model.train()
         grid, order = self.epoch_grid(epoch)
         labels = self.y[grid.track]
@@ -243,6 +248,46 @@ class PatchEpochs(OptimizerRunner):
                 opt.step()
         return epoch_loss.mean(len(order))
 
+    def _run_epoch_shared(self, model: nn.Module, epoch: int) -> float:
+        """:meth:`run_epoch` on this rank's share of every batch (the same patches and order on
+        every rank), gradients averaged by DDP (:mod:`mirlearn.nn.train.data_parallel`)."""
+        from mirlearn.nn.batch_augment import apply as augment_batch
+        from mirlearn.nn.train import data_parallel as dp
+
+        model.train()
+        ranks = self.ranks
+        if self._ddp is None or self._ddp.module is not model:
+            self._ddp = dp.wrap(model, self.device)
+        self.generator.manual_seed(dp.epoch_generator_seed(self.config.seed, _STREAM_DROPOUT, epoch, ranks.rank))
+        if self.augment is not None:
+            self.augment_generator.manual_seed(dp.epoch_generator_seed(self.config.seed, _STREAM_AUGMENT, epoch,
+                                                                       ranks.rank))
+        grid, order = self.epoch_grid(epoch)
+        labels = self.y[grid.track]
+        bs = int(self.config.batch_size)
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        opt = self.optimizer
+        with lend_generator(model, self.generator):
+            for start in range(0, len(order), bs):
+                batch = np.sort(order[start:start + bs])
+                idx = dp.batch_share(batch, ranks)
+                xb = _to_device(gather(self.X, grid, idx, self.patch_frames, self.standardizer, out=self._buffer),
+                                self.device)
+                target = yb = torch.from_numpy(labels[idx]).to(self.device)
+                if self.augment is not None and len(idx):
+                    xb, target = augment_batch(self.augment, xb, yb, self.n_classes, self.augment_generator,
+                                               representation=self.representation, standardizer=self.standardizer,
+                                               inplace=True)
+                loss_sum = _loss(self._ddp(xb), target, self.multilabel, reduction="sum")
+                total += loss_sum.detach().double()
+                opt.zero_grad(set_to_none=True)
+                (loss_sum * dp.share_scale(len(batch), ranks)).backward()  # DDP averages over the ranks
+                opt.step()
+        (loss,) = ranks.sum_floats(float(total))
+        if not math.isfinite(loss):
+            raise TrainingError(f"non-finite training loss ({loss}) at epoch {epoch}")
+        return loss / len(order)
+
     def validate(self, model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Mean cross-entropy (nats per patch) and patch accuracy over the validation patches
         (for tags: binary cross-entropy summed over the tags, and the share of tag decisions at
@@ -251,8 +296,12 @@ class PatchEpochs(OptimizerRunner):
             raise MirlearnError("no validation offsets were given to the patch runner")
         probs_loss, correct, n = 0.0, 0.0, len(self.valid_grid)
         dtype = np.float32 if self.multilabel else np.int64
-        labels = np.ascontiguousarray(y, dtype=dtype)[self.valid_grid.track]
-        for idx, logits in _logits_batches(model, X, self.valid_grid, self.standardizer, self.patch_frames,
+        grid = self.valid_grid
+        if self.ranks.active:  # each rank its contiguous share of the patches; the sums are shared
+            share = self.ranks.shard(len(grid))
+            grid = PatchGrid(grid.starts[share], grid.track[share], grid.length[share])
+        labels = np.ascontiguousarray(y, dtype=dtype)[grid.track]
+        for idx, logits in _logits_batches(model, X, grid, self.standardizer, self.patch_frames,
                                            int(self.config.eval_batch_size), self.device):
             yb = torch.from_numpy(labels[idx]).to(logits.device)
             probs_loss += float(_loss(logits, yb, self.multilabel, reduction="sum"))
@@ -260,6 +309,7 @@ class PatchEpochs(OptimizerRunner):
                 correct += float(((logits > 0) == (yb > 0.5)).float().mean(dim=1).sum())
             else:
                 correct += int((logits.argmax(1) == yb).sum())
+        probs_loss, correct = self.ranks.sum_floats(probs_loss, correct)
         return probs_loss / n, correct / n
 
 

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mirlearn.errors import ConfigError
+from mirlearn.distributed import world
+from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.data import FrameBatches, check_frames
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.epoch import EpochLoss, OptimizerRunner, lend_generator
@@ -143,6 +144,11 @@ class SGDEpochs(OptimizerRunner):
     config : TrainConfig
     representation : str
         The frames' kind (``"fft"``, ``"logmel"``…), for ``config.augment``'s gain.
+
+    Under several ranks (:func:`mirlearn.distributed.world`) each rank takes its share of every
+    batch and the ranks' gradients are averaged by ``DistributedDataParallel``
+    (:mod:`mirlearn.nn.train.data_parallel`): the same steps as one process on the same
+    batches, without dropout up to rounding; the validation sums are shared too.
     """
 
     name = "sgd"
@@ -155,20 +161,24 @@ class SGDEpochs(OptimizerRunner):
         self.representation = representation
         self.n_classes = (y.shape[1] if np.ndim(y) == 2 else int(np.max(y)) + 1) if len(y) else 1
         self.setup_augment(config.augment, derive_seed(config.seed, 2))
-        self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=config.device,
+        self.ranks = world()
+        device = require_device(config.device)  # a rank's own GPU when ranks share a machine
+        self.batches = FrameBatches(X, y, config.batch_size, seed=config.seed, device=device,
                                     frames_per_epoch=config.frames_per_epoch)
+        self._ddp: nn.Module | None = None
         # Paper: plain SGD, constant learning rate 0.01, no momentum, no weight decay. The
         # update is done by hand below (bitwise what this optimiser's step does on the CPU:
         # p += -lr * g, one tensor at a time); the optimiser holds the learning rate and its
         # state_dict keeps checkpoints in the same format.
         self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-        device = torch.device(config.device)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(derive_seed(config.seed, 1))
 
     def run_epoch(self, model: nn.Module, epoch: int) -> float:
         from mirlearn.nn.batch_augment import apply as augment_batch
 
+        if self.ranks.active:
+            return self._run_epoch_shared(model, epoch)
         model.train()
         kind = self.config.loss
         n_out = io_dims(model)[1] or self.n_classes
@@ -197,8 +207,60 @@ class SGDEpochs(OptimizerRunner):
                 add_(data, grad(loss, params), alpha=neg_lr)
         return epoch_loss.mean(self.batches.n)
 
+    def _run_epoch_shared(self, model: nn.Module, epoch: int) -> float:
+        """:meth:`run_epoch` on this rank's share of every batch, gradients averaged by DDP."""
+        from mirlearn.nn.batch_augment import apply as augment_batch
+        from mirlearn.nn.train import data_parallel as dp
+
+        model.train()
+        ranks, kind = self.ranks, self.config.loss
+        if self._ddp is None or self._ddp.module is not model:
+            self._ddp = dp.wrap(model, self.batches.device)
+        self.generator.manual_seed(dp.epoch_generator_seed(self.config.seed, 1, epoch, ranks.rank))
+        if self.augment is not None:
+            self.augment_generator.manual_seed(dp.epoch_generator_seed(self.config.seed, 2, epoch, ranks.rank))
+        n_out = io_dims(model)[1] or self.n_classes
+        group = self.optimizer.param_groups[0]
+        params = [p for p in group["params"] if p.requires_grad]
+        data = [p.detach() for p in params]
+        neg_lr = -float(group["lr"])
+        total = torch.zeros((), dtype=torch.float64, device=self.batches.device)
+        with lend_generator(model, self.generator):
+            for xb, yb, n_global in self.batches.epoch_share(epoch, ranks):
+                target = yb
+                if self.augment is not None and len(yb):
+                    xb, target = augment_batch(self.augment, xb, yb, n_out, self.augment_generator,
+                                               representation=self.representation)
+                loss_sum = loss_fn(self._ddp(xb), target, kind, reduction="sum")
+                total += loss_sum.detach().double()
+                (loss_sum * dp.share_scale(n_global, ranks)).backward()  # DDP averages over the ranks
+                torch._foreach_add_(data, [p.grad for p in params], alpha=neg_lr)
+                for p in params:
+                    p.grad = None
+        # Checked once per epoch, on every rank alike: a rank that stopped alone at a bad batch
+        # would leave the others waiting in the next all-reduce.
+        (loss,) = ranks.sum_floats(float(total))
+        if not math.isfinite(loss):
+            raise TrainingError(f"non-finite training loss ({loss}) at epoch {epoch}")
+        return loss / self.batches.n
+
     def validate(self, model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        if self.ranks.active:
+            return validate_shared(self.ranks, X, y, lambda Xs, ys: evaluate(
+                model, Xs, ys, self.config.loss, self.config.eval_batch_size))
         return evaluate(model, X, y, self.config.loss, self.config.eval_batch_size)
+
+
+def validate_shared(ranks: Any, X: np.ndarray, y: np.ndarray,
+                    evaluate_rows: Callable[[np.ndarray, np.ndarray], tuple[float, float]]) -> tuple[float, float]:
+    """Mean loss and accuracy over ``(X, y)``, each rank evaluating its contiguous share of the
+    rows with ``evaluate_rows`` (mean loss, accuracy) and the sums shared: every rank gets the
+    same two numbers, so every rank takes the same early-stopping decision."""
+    share = ranks.shard(len(y))
+    n_mine = share.stop - share.start
+    loss, acc = evaluate_rows(X[share], y[share]) if n_mine else (0.0, 0.0)
+    loss_sum, right = ranks.sum_floats(loss * n_mine, acc * n_mine)
+    return loss_sum / len(y), right / len(y)
 
 
 
