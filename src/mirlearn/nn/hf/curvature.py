@@ -91,11 +91,14 @@ class GaussNewton:
     spec : layout of θ (default: the module's trainable parameters).
     cache_bytes : memory allowed for cached linearisations (bytes); ``math.inf`` caches all
         blocks, 0 recomputes every product.
+    n_total : the divisor of G and of :meth:`mean_loss`: the rows of the whole chunk when these
+        blocks are one rank's share of it (their sums are then added over the ranks, see
+        :mod:`mirlearn.nn.hf.shared`); default ``n_rows``.
     """
 
     def __init__(self, model: torch.nn.Module, theta: torch.Tensor,
                  blocks: Sequence[tuple[torch.Tensor, torch.Tensor | None]], loss: OutputLoss | str, *,
-                 spec: ParamSpec | None = None, cache_bytes: float = math.inf) -> None:
+                 spec: ParamSpec | None = None, cache_bytes: float = math.inf, n_total: int | None = None) -> None:
         self.model = model
         self.spec = spec or ParamSpec.from_module(model)
         self.loss = get_loss(loss)
@@ -104,6 +107,7 @@ class GaussNewton:
         self.n_rows = sum(len(x) for x, _ in blocks)
         if self.n_rows == 0:
             raise ValueError("GaussNewton needs at least one row")
+        self.divisor = self.n_rows if n_total is None else int(n_total)
         self.bytes_per_row = 0.0
         if blocks and 0 < cache_bytes < math.inf:
             self.bytes_per_row = CACHE_FACTOR * saved_bytes_per_row(model, self.spec, self.theta, blocks[0][0])
@@ -163,23 +167,23 @@ class GaussNewton:
                     _, vjp_fn = vjp(self._f(b.x), self.params)
                 (gd,) = vjp_fn(u)
             acc = gd if acc is None else {k: acc[k] + gd[k] for k in acc}
-        out = self.spec.flatten(acc) / self.n_rows
+        out = self.spec.flatten(acc) / self.divisor
         if shift:
             out = out + shift * v
         return out
 
     @torch.no_grad()
     def mean_loss(self, theta: torch.Tensor | None = None) -> float:
-        """(1/n_rows) Σ ℓ on these rows, at the operator's θ (free) or at another θ (a forward)."""
+        """(1/divisor) Σ ℓ on these rows, at the operator's θ (free) or at another θ (a forward)."""
         if any(b.t is None for b in self.blocks):
             raise ValueError("mean_loss needs the targets of every block; this operator was built without")
         if theta is None:
-            return sum(b.loss_sum for b in self.blocks) / self.n_rows
+            return sum(b.loss_sum for b in self.blocks) / self.divisor
         params = self.spec.unflatten(theta.detach())
         total = 0.0
         for b in self.blocks:
             total += float(self.loss.sum(functional_call(self.model, params, (b.x,)).double(), b.t))
-        return total / self.n_rows
+        return total / self.divisor
 
 
 def gauss_newton_product(model: torch.nn.Module, x: torch.Tensor, v: torch.Tensor,

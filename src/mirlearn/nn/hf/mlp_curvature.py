@@ -154,7 +154,7 @@ class MLPGaussNewton(GaussNewton):
 
     def __init__(self, model: torch.nn.Module, theta: torch.Tensor,
                  blocks: Sequence[tuple[torch.Tensor, torch.Tensor | None]], loss: OutputLoss | str,
-                 layers: MLPLayers, *, spec: ParamSpec | None = None) -> None:
+                 layers: MLPLayers, *, spec: ParamSpec | None = None, n_total: int | None = None) -> None:
         self.model = model
         self.spec = spec or ParamSpec.from_module(model)
         self.loss = get_loss(loss)
@@ -164,6 +164,7 @@ class MLPGaussNewton(GaussNewton):
         self.n_rows = sum(len(x) for x, _ in blocks)
         if self.n_rows == 0:
             raise ValueError("GaussNewton needs at least one row")
+        self.divisor = self.n_rows if n_total is None else int(n_total)
         self.bytes_per_row = 0.0
         self.W = [self.params[w] for w in layers.weights]
         self.b = [None if b is None else self.params[b] for b in layers.biases]
@@ -229,7 +230,7 @@ class MLPGaussNewton(GaussNewton):
                     delta = _act_backward(self.layers.activations[i - 1], delta.mm(self.W[i]), block.inputs[i])
         grads = {w: g for w, g in zip(self.layers.weights, gW)}
         grads.update({b: g for b, g in zip(self.layers.biases, gb) if b is not None})
-        out = self.spec.flatten(grads) / self.n_rows
+        out = self.spec.flatten(grads) / self.divisor
         if shift:
             out = out + shift * v
         return out
@@ -237,10 +238,12 @@ class MLPGaussNewton(GaussNewton):
 
 def gauss_newton_operator(model: torch.nn.Module, theta: torch.Tensor,
                           blocks: Sequence[tuple[torch.Tensor, torch.Tensor | None]], loss: OutputLoss | str, *,
-                          spec: ParamSpec | None = None, cache_bytes: float = math.inf) -> GaussNewton:
+                          spec: ParamSpec | None = None, cache_bytes: float = math.inf,
+                          n_total: int | None = None) -> GaussNewton:
     """The fastest operator for ``model``: :class:`MLPGaussNewton` when :func:`mlp_layers` accepts
     the model and its kept activations fit in ``cache_bytes``, else the general
-    :class:`~mirlearn.nn.hf.curvature.GaussNewton` (which recomputes blocks beyond the budget)."""
+    :class:`~mirlearn.nn.hf.curvature.GaussNewton` (which recomputes blocks beyond the budget).
+    ``n_total``: the divisor when the blocks are one rank's share of the chunk (see the class)."""
     layers = mlp_layers(model)
     if layers is not None:
         spec = spec or ParamSpec.from_module(model)
@@ -248,5 +251,5 @@ def gauss_newton_operator(model: torch.nn.Module, theta: torch.Tensor,
             widths = sum(spec.unflatten(theta)[w].shape[1] for w in layers.weights)
             rows = sum(len(x) for x, _ in blocks)
             if widths * rows * theta.element_size() <= cache_bytes:
-                return MLPGaussNewton(model, theta, blocks, loss, layers, spec=spec)
-    return GaussNewton(model, theta, blocks, loss, spec=spec, cache_bytes=cache_bytes)
+                return MLPGaussNewton(model, theta, blocks, loss, layers, spec=spec, n_total=n_total)
+    return GaussNewton(model, theta, blocks, loss, spec=spec, cache_bytes=cache_bytes, n_total=n_total)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
+from mirlearn.distributed import World
 from mirlearn.nn.hf.fisher import LinearSquaredGrads, vmap_squared_grads
 from mirlearn.nn.hf.losses import OutputLoss, get_loss
 from mirlearn.nn.hf.params import ParamSpec
@@ -36,18 +37,25 @@ class Objective:
     spec : layout of θ (default: the module's trainable parameters).
     weight_cost : κ, the L2 coefficient (applies to all trainable parameters, biases too).
     chunk_rows : rows per forward/backward; bounds the memory of every pass.
+    ranks : the job's :class:`~mirlearn.distributed.World` when ``(X, y)`` is this rank's
+        share of the rows: every sum (loss, gradient, Fisher diagonal, errors) is then added
+        over the ranks and divided by ``n_total``, so every rank gets the whole set's values.
+    n_total : rows over all ranks (default ``len(X)``).
     """
 
     def __init__(self, model: torch.nn.Module, loss: OutputLoss | str, X: np.ndarray | torch.Tensor,
                  y: np.ndarray | torch.Tensor, *, n_out: int, spec: ParamSpec | None = None,
-                 weight_cost: float = 0.0, chunk_rows: int = 8192) -> None:
+                 weight_cost: float = 0.0, chunk_rows: int = 8192, ranks: World | None = None,
+                 n_total: int | None = None) -> None:
         self.model = model
         self.loss = get_loss(loss)
         self.spec = spec or ParamSpec.from_module(model)
         self.X = X
         self.y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y,
                                  dtype=torch.int64).cpu()
-        self.n = len(X)
+        self.n_here = len(X)  # the rows this process reads
+        self.n = self.n_here if n_total is None else int(n_total)  # the divisor of every mean
+        self.ranks = ranks if ranks is not None else World()
         self.n_out = int(n_out)
         self.weight_cost = float(weight_cost)
         self.chunk_rows = int(chunk_rows)
@@ -62,7 +70,7 @@ class Objective:
 
     def chunks(self, index: np.ndarray | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """``(x, t)`` chunks of at most ``chunk_rows`` rows: all rows, or the sorted ``index``."""
-        parts = row_slices(self.n, self.chunk_rows) if index is None else split_rows(index, self.chunk_rows)
+        parts = row_slices(self.n_here, self.chunk_rows) if index is None else split_rows(index, self.chunk_rows)
         for part in parts:
             yield self.rows(part)
 
@@ -83,18 +91,20 @@ class Objective:
         total = 0.0
         for x, t in self.chunks():
             total += float(self.loss.sum(self.forward(theta, x).double(), t))
+        (total,) = self.ranks.sum_floats(total)
         return total / self.n + self.penalty(theta)
 
     @torch.no_grad()
     def loss_and_error(self, theta: torch.Tensor) -> tuple[float, float]:
         """Mean loss (without weight cost) and classification error (fraction, argmax)."""
         total, wrong = 0.0, 0
-        for sl in row_slices(self.n, self.chunk_rows):
+        for sl in row_slices(self.n_here, self.chunk_rows):
             x, t = self.rows(sl)
             z = self.forward(theta, x)
             total += float(self.loss.sum(z.double(), t))
             wrong += int((z.argmax(dim=1).cpu() != self.y[sl]).sum())
-        return total / self.n, wrong / self.n
+        total, wrong = self.ranks.sum_floats(total, wrong)
+        return total / self.n, round(wrong) / self.n
 
     def value_and_grad(self, theta: torch.Tensor, *, fisher: bool = False
                        ) -> tuple[float, torch.Tensor, torch.Tensor | None]:
@@ -127,6 +137,11 @@ class Objective:
                     use_linear = False  # a layer ran twice or on 3-D input: vmap from here on
                     d += vmap_squared_grads(self.model, self.spec, self.loss, theta, x, t)
         g = leaf.grad if leaf.grad is not None else torch.zeros_like(theta)
+        if self.ranks.active:  # the sums over this rank's rows, added over the ranks
+            self.ranks.all_reduce(g)
+            if d is not None:
+                self.ranks.all_reduce(d)
+            (total,) = self.ranks.sum_floats(total)
         g = g / self.n
         if self.weight_cost:
             g = g + self.weight_cost * theta

@@ -36,6 +36,7 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 import torch
 
+from mirlearn.distributed import world
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.hf.cg import dot64, pcg
 from mirlearn.nn.hf.mlp_curvature import gauss_newton_operator
@@ -43,6 +44,7 @@ from mirlearn.nn.hf.losses import get_loss
 from mirlearn.nn.hf.objective import Objective
 from mirlearn.nn.hf.params import ParamSpec
 from mirlearn.nn.hf.rows import first_nonfinite_row, take_rows
+from mirlearn.nn.hf.shared import SharedGaussNewton
 from mirlearn.nn.hf.steps import armijo, backtrack, reduction_ratio, update_damping
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, train_loop
@@ -166,6 +168,14 @@ class HFSteps:
     -----
     The runner's state (for checkpoints) is the damping λ, CG's warm start and the shuffle
     that forms the curvature chunks; θ itself is the model's parameters, which the loop saves.
+
+    Under several ranks (:func:`mirlearn.distributed.world`) each rank reads only its contiguous
+    share of the training and validation rows; the full-set loss, gradient and Fisher diagonal
+    (:class:`~mirlearn.nn.hf.objective.Objective`) and every curvature product on the chunk
+    (:class:`~mirlearn.nn.hf.shared.SharedGaussNewton`) are sums over the ranks' rows, added by
+    all-reduce. The chunks are the same seeded shuffle of all N rows on every rank, so a step
+    is the one-process step up to the order of floating-point sums, and every rank computes the
+    same CG scalars (float64), backtracking, line search and λ: all take the same step.
     """
 
     name = "hf"
@@ -177,11 +187,20 @@ class HFSteps:
         self.spec = spec
         self.monitor = "acc" if cfg.monitor == "error" else "loss"
         loss = get_loss(cfg.loss)
-        self.X_train = X_train
-        self.train = Objective(model, loss, X_train, y_train, n_out=n_out, spec=spec,
-                               weight_cost=cfg.weight_cost, chunk_rows=cfg.chunk_rows)
-        self.valid = None if X_valid is None else Objective(model, loss, X_valid, y_valid, n_out=n_out, spec=spec,
-                                                            chunk_rows=cfg.chunk_rows)
+        self.ranks = ranks = world()
+        self.lo, self.hi = ranks.bounds(len(X_train))  # this rank's rows (all of them for one process)
+        self.X_train = X_train[self.lo:self.hi] if ranks.active else X_train
+        shared = {"ranks": ranks, "n_total": len(X_train)} if ranks.active else {}
+        self.train = Objective(model, loss, self.X_train, y_train[self.lo:self.hi] if ranks.active else y_train,
+                               n_out=n_out, spec=spec, weight_cost=cfg.weight_cost, chunk_rows=cfg.chunk_rows,
+                               **shared)
+        self.valid = None
+        if X_valid is not None:
+            share = ranks.shard(len(X_valid))
+            self.valid = Objective(model, loss, X_valid[share] if ranks.active else X_valid,
+                                   y_valid[share] if ranks.active else y_valid, n_out=n_out, spec=spec,
+                                   chunk_rows=cfg.chunk_rows,
+                                   **({"ranks": ranks, "n_total": len(X_valid)} if ranks.active else {}))
         rng = np.random.default_rng(cfg.seed)
         self.perm = rng.permutation(len(X_train)).astype(np.int64)
         self.rng_state = rng.bit_generator.state
@@ -200,6 +219,7 @@ class HFSteps:
             theta_new, row = self._step(theta, self.chunks[(epoch - 1) % self.config.n_chunks], model)
         except _NonFinite as exc:
             bad_row = first_nonfinite_row(self.X_train)
+            bad_row = None if bad_row is None else self.lo + bad_row
             cause = (f"X_train row {bad_row} holds NaN or inf" if bad_row is not None
                      else "the inputs are finite, so the network overflowed")
             raise TrainingError(f"HF step {epoch}: the training {exc} ({cause}); the model keeps the last good "
@@ -221,8 +241,13 @@ class HFSteps:
             raise _NonFinite("gradient has non-finite entries")
         # 2. Curvature on this step's chunk; θ is fixed until CG is done. MLPs get the explicit
         # per-layer operator (bitwise the same products, no linearize trace to build).
-        op = gauss_newton_operator(model, theta, list(train.chunks(chunk)), train.loss, spec=self.spec,
-                                   cache_bytes=cfg.curvature_cache_mb * 2**20)
+        if self.ranks.active:  # this rank's rows of the chunk; products summed over the ranks
+            mine = chunk[(chunk >= self.lo) & (chunk < self.hi)] - self.lo
+            op = SharedGaussNewton(model, theta, list(train.chunks(mine)), train.loss, spec=self.spec,
+                                   n_total=len(chunk), ranks=self.ranks, cache_bytes=cfg.curvature_cache_mb * 2**20)
+        else:
+            op = gauss_newton_operator(model, theta, list(train.chunks(chunk)), train.loss, spec=self.spec,
+                                       cache_bytes=cfg.curvature_cache_mb * 2**20)
         shift = self.lam + kappa
         # 3. M = (d + λ + κ)^¾; the floor only matters when λ = κ = 0 and a parameter has d = 0.
         precond = None if d is None else (d + shift).pow(0.75).clamp_min(torch.finfo(d.dtype).tiny)
