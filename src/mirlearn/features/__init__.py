@@ -8,6 +8,7 @@ representations/  the registry of frame kinds (fft, logmel, mfcc, cqt) and PMSC
 timebase           :class:`TimeBase`: the time of every row (frames or windows)
 frameset           :class:`FrameSet`: frames + offsets + tracks + time base
 cache              :func:`extract_frames`: frames of a track table, memory-mapped on disk
+shards             the same cache built by the ranks of a ``torchrun`` job, one share each
 standardize        :class:`Standardizer`
 aggregate          :func:`aggregate_frameset`: mean and variance over windows of seconds
 baselines          MFCC / log-mel by name with per-call options (the baselines' entry points)

@@ -15,6 +15,9 @@ Layout of ``cache_dir`` (one folder per cache key, published by an atomic rename
         meta.json      shape, dtype, settings, key, bad files; written last
     .frames-<key>.tmp-<pid>/   a folder being built (removed on error; ignored when left
                                behind by a killed process, and cleaned once that pid is gone)
+    .frames-<key>.shard-<r>of<n>/   under torchrun, the frames of rank r's share (of n ranks),
+                               assembled by rank 0 into the folder above, then removed
+                               (:mod:`mirlearn.features.shards`)
 
 The key is the sha256 of the frame settings (all but ``max_seconds``), ``max_seconds``, a
 format version and, per track, its id, absolute path, file size and modification time (ns),
@@ -30,21 +33,25 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import warnings
 from collections import deque
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
 import numpy as np
 
 from mirlearn.datasets.folder import dangling_symlink
-from mirlearn.datasets.tracks import TrackTable
+from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import AudioError, DatasetError
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.representations import frames
 from mirlearn.features.settings import FrameSettings, frame_count
 from mirlearn.io import pid_alive
+
+if TYPE_CHECKING:
+    from mirlearn.distributed import World
 
 #: Bumped whenever the layout or the content of a cache folder changes; part of the key.
 FORMAT_VERSION = 1
@@ -52,6 +59,7 @@ FORMAT_VERSION = 1
 _PREFIX = "frames-"
 _TMP_MARK = ".tmp-"
 _OLD_MARK = ".old-"
+_PART_MARK = ".part-"  # a rank's shard being written (mirlearn.features.shards)
 # Results waiting to be written, per worker: bounds memory if the writer falls behind.
 _IN_FLIGHT_PER_JOB = 4
 
@@ -211,6 +219,11 @@ def extract_frames(
     later call answers without decoding the good tracks again. On such a call the bad files
     alone are decoded again: if one has become readable, the cache is rebuilt.
 
+    In a job of several ranks (``torchrun``, :mod:`mirlearn.distributed`) every rank must call
+    this with the same arguments: each frames its share of the tracks with its ``n_jobs``
+    threads, rank 0 publishes the very cache one process writes (:mod:`mirlearn.features.shards`),
+    and only rank 0 shows progress and warns.
+
     Examples
     --------
     >>> fs = extract_frames(table, FrameSettings(), cache_dir="cache")  # doctest: +SKIP
@@ -228,6 +241,13 @@ def extract_frames(
 
     key = cache_key(tracks, settings, max_seconds, transform)
     final = cache_dir / f"{_PREFIX}{key[:16]}"
+    w = _ranks()
+    if w is not None:  # several ranks: each frames its share, rank 0 publishes the same cache
+        from mirlearn.features.shards import extract_sharded
+
+        meta = extract_sharded(w, final, tracks, settings, key, n_jobs=n_jobs, progress=progress,
+                               max_seconds=max_seconds, transform=transform)
+        return _open_cache(final, meta, tracks, skip_bad, settings, warn=w.is_main)
     meta = _read_meta(final, key)
     if meta is not None:
         bad = meta["bad"]
@@ -365,19 +385,43 @@ def _build(
 
     Raises DatasetError when no track is usable (nothing is published then).
     """
+    lengths, bad, notes = _write_frames(tmp / "X.f32", list(tracks), settings, n_jobs=n_jobs, progress=progress,
+                                        max_seconds=max_seconds, transform=transform)
+    return _finish(tmp, tracks, settings, key, [n for n in lengths if n is not None], bad, notes,
+                   max_seconds=max_seconds, transform=transform)
+
+
+def _write_frames(
+    out: Path,
+    tracks: list[Track],
+    settings: FrameSettings,
+    *,
+    n_jobs: int,
+    progress: bool,
+    max_seconds: float | None,
+    transform: TrackTransform | None = None,
+    share: str = "",
+) -> tuple[list[int | None], list[dict], list[dict]]:
+    """Write the frames of the usable ``tracks``, in their order, to the raw float32 file ``out``.
+
+    Returns ``(lengths, bad, notes)``: per track its number of frames (``None``: unusable), the
+    unusable tracks (``track_id``, ``path``, ``cause``) and the tracks a transform used as they
+    are (``track_id``, ``path``, ``note``). ``share`` ends the progress description (a rank's share).
+    """
     from mirlearn.progress import Progress
 
     jobs = ((os.path.abspath(os.fspath(t.path)), settings, max_seconds, transform, t.track_id) for t in tracks)
-    lengths: list[int] = []
+    lengths: list[int | None] = []
     bad: list[dict] = []
     notes: list[dict] = []
     dim = settings.dim
-    what = f"{settings.kind} frames" + ("" if transform is None else f", {transform.describe()}")
-    with open(tmp / "X.f32", "wb") as f, \
+    what = f"{settings.kind} frames" + ("" if transform is None else f", {transform.describe()}") + share
+    with open(out, "wb") as f, \
             Progress(len(tracks), what, "track", enabled=progress) as bar:
         for t, (X, cause) in zip(tracks, _results(jobs, n_jobs, settings)):
             if X is None:
                 bad.append({"track_id": t.track_id, "path": str(t.path), "cause": cause})
+                lengths.append(None)
             else:
                 if cause is not None:
                     notes.append({"track_id": t.track_id, "path": str(t.path), "note": cause[len(_NOTE):]})
@@ -387,12 +431,32 @@ def _build(
                 lengths.append(int(X.shape[0]))
             bar.update(1)
         f.flush()
-        os.fsync(f.fileno())  # the rename below must not publish data still in flight
+        os.fsync(f.fileno())  # the rename that publishes it must not publish data still in flight
+    return lengths, bad, notes
 
+
+def _finish(
+    tmp: Path,
+    tracks: TrackTable,
+    settings: FrameSettings,
+    key: str,
+    lengths: list[int],
+    bad: list[dict],
+    notes: list[dict],
+    *,
+    max_seconds: float | None,
+    transform: TrackTransform | None = None,
+) -> dict:
+    """Complete the folder ``tmp``, whose ``X.f32`` holds the frames of the usable tracks
+    (``lengths``: frames of each, in track order): write offsets, tracks and meta; return the meta.
+
+    Raises DatasetError when no track is usable.
+    """
     if not lengths:
         raise DatasetError(_bad_message(bad, len(tracks), skipped=False, none_left=True))
     bad_ids = {b["track_id"] for b in bad}
     good = tracks.without(bad_ids)
+    dim = settings.dim
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     np.save(tmp / "offsets.npy", offsets)
     good.to_csv(tmp / "tracks.csv")
@@ -511,13 +575,14 @@ def _any_recovered(bad: list[dict], settings: FrameSettings, max_seconds: float 
 
 
 def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool,
-                settings: FrameSettings) -> FrameSet:
-    """FrameSet over the cache folder ``final``; raise or warn about its bad files."""
+                settings: FrameSettings, *, warn: bool = True) -> FrameSet:
+    """FrameSet over the cache folder ``final``; raise or (when ``warn``) warn about its bad files."""
     bad = meta["bad"]
     if bad:
         if not skip_bad:
             raise DatasetError(_bad_message(bad, len(tracks), skipped=False))
-        warnings.warn(_bad_message(bad, len(tracks), skipped=True), stacklevel=3)
+        if warn:
+            warnings.warn(_bad_message(bad, len(tracks), skipped=True), stacklevel=3)
     good = tracks.without(b["track_id"] for b in bad)
     offsets = np.load(final / "offsets.npy")
     n, dim = meta["shape"]
@@ -525,7 +590,7 @@ def _open_cache(final: Path, meta: dict, tracks: TrackTable, skip_bad: bool,
         raise DatasetError(f"frame cache {final} is inconsistent (offsets do not match its "
                            "tracks); remove it with clear_cache() and run again")
     notes = meta.get("notes") or []
-    if notes:
+    if notes and warn:
         listed = "; ".join(f"{x['path']}: {x['note']}" for x in notes[:10])
         more = f" (and {len(notes) - 10} more)" if len(notes) > 10 else ""
         warnings.warn(f"{meta['transform'].get('name', 'transform')}: {len(notes)} track(s) used as they are: "
@@ -555,15 +620,47 @@ def _clean_leftovers(cache_dir: Path) -> None:
         name = entry.name
         if not name.startswith("." + _PREFIX) or not entry.is_dir():
             continue
-        mark = _TMP_MARK if _TMP_MARK in name else _OLD_MARK if _OLD_MARK in name else None
-        if mark is None:
-            continue
-        try:
-            pid = int(name.rsplit(mark, 1)[1])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not pid_alive(pid):
+        mark = next((m for m in (_TMP_MARK, _OLD_MARK, _PART_MARK) if m in name), None)
+        if mark is not None and _owner_gone(name.rsplit(mark, 1)[1]):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _owner(ranks: bool) -> str:
+    """Who writes a temporary folder: the pid, or for the ranks of a job (which may share a
+    cache folder across machines) ``<host>-<pid>``, so that no machine mistakes a live folder of
+    another machine for a leftover."""
+    if not ranks:
+        return str(os.getpid())
+    import re
+    import socket
+
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', socket.gethostname())}-{os.getpid()}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """Whether the process named by an :func:`_owner` tag has ended (False when it cannot be
+    told: another machine's process, or a name this code did not write)."""
+    host, _, pid_text = owner.rpartition("-")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host and host != _owner(True).rpartition("-")[0]:
+        return False
+    return pid != os.getpid() and not pid_alive(pid)
+
+
+def _ranks() -> "World | None":
+    """The :class:`~mirlearn.distributed.World` of a job of several ranks, else None.
+
+    Without torch imported no process group can exist, so one process never imports it here.
+    """
+    if "torch.distributed" not in sys.modules:
+        return None
+    from mirlearn.distributed import world
+
+    w = world()
+    return w if w.active else None
 
 
 __all__ = ["FORMAT_VERSION", "TrackTransform", "cache_key", "clear_cache", "extract_frames"]
