@@ -249,7 +249,8 @@ class GenreModel:
                 self.metrics_ = fit_model(self, frames, split, Path(tmp), augmented=augmented)
         else:
             self.metrics_ = fit_model(self, frames, split, Path(work_dir), augmented=augmented)
-        self.info = {**self.info, "split": split.name, "test_track_accuracy": self.metrics_.accuracy}
+        if self.metrics_ is not None:  # None: a rank other than 0, which only helped to train
+            self.info = {**self.info, "split": split.name, "test_track_accuracy": self.metrics_.accuracy}
         return self
 
     @property

@@ -20,6 +20,7 @@ The CLI (:mod:`mirlearn.cli`), the paper's grid (:mod:`mirlearn.experiments.sigt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -31,6 +32,7 @@ import numpy as np
 
 from mirlearn.config import Config
 from mirlearn.datasets.splits import Split
+from mirlearn.distributed import World, world
 from mirlearn.errors import MirlearnError
 from mirlearn.experiments.layout import RunLayout, SplitLayout, clean_scratch, scratch_dir
 from mirlearn.features.frameset import FrameSet
@@ -97,6 +99,31 @@ def part_frames(frames: FrameSet, ids: Sequence[str], path: Path) -> FrameSet:
     rows = int(sum(frames.lengths[frames.tracks.position(t)] for t in ids))
     big = rows * frames.dim * frames.X.dtype.itemsize > SUBSET_IN_RAM_BYTES
     return frames.subset(ids, out=path if big and isinstance(frames.X, np.memmap) else None)
+
+
+def share_frames(frames: FrameSet | None, ranks: World) -> FrameSet:
+    """Rank 0's ``frames`` on every rank (the others pass ``None``).
+
+    A memory map is opened by the others from its file (a shared file system, as the frame cache
+    needs anyway); a matrix in RAM (small: :func:`part_frames` keeps sets over
+    :data:`SUBSET_IN_RAM_BYTES` on disk) is sent whole. One process: ``frames`` itself.
+    """
+    if not ranks.active:
+        assert frames is not None
+        return frames
+    payload = None
+    if ranks.is_main:
+        X = frames.X
+        path = getattr(X, "filename", None) if isinstance(X, np.memmap) else None
+        payload = ("map", os.fspath(path), frames.offsets, frames.tracks, frames.time_base) if path \
+            else ("ram", frames)
+    payload = ranks.broadcast_object(payload)
+    if ranks.is_main:
+        return frames
+    if payload[0] == "ram":
+        return payload[1]
+    _, path, offsets, tracks, time_base = payload
+    return FrameSet(np.load(path, mmap_mode="r"), offsets, tracks, time_base)
 
 
 def split_activations(learner: Learner, frames: FrameSet, split: Split, out: Path) -> FrameSet:
@@ -232,6 +259,7 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
     with :class:`InputsMismatch` (nothing is overwritten).
     """
     net_dir = layout.net_dir
+    ranks = world()
     learner = learner_from_config(cfg, run_dir=net_dir, device=device, progress=progress)
     inputs = learner_inputs(learner, frames, split, [t for t, _ in augmented])
     stored = _read_json(layout.net_json)
@@ -240,25 +268,51 @@ def train_learner(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayo
     if (net_dir / "featurenet.pt").is_file():
         log(f"[{split.name}] network: reusing {net_dir / 'featurenet.pt'} (same inputs)")
         return load_learner(net_dir)
-    net_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(layout.net_json, {"inputs": inputs, "split": split.name, **(experiment or {})})
-    with scratch_dir(layout.root, "frames") as tmp:
-        if augmented:
-            train_fs = training_frames(frames, split, augmented, tmp / "train.npy")
-            copies = f" + {train_fs.n_tracks - len(split.train)} augmented copies"
-        else:
-            train_fs, copies = part_frames(frames, split.train, tmp / "train.npy"), ""
-        valid_fs = part_frames(frames, split.valid, tmp / "valid.npy")
+    if ranks.is_main:
+        net_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(layout.net_json, {"inputs": inputs, "split": split.name, **(experiment or {})})
+
+    def announce(train_fs: FrameSet) -> None:
+        copies = f" + {train_fs.n_tracks - len(split.train)} augmented copies" if augmented else ""
+        ranks_note = f" on {ranks.size} ranks" if ranks.active else ""
         log(f"[{split.name}] training {describe_learner(cfg)} on {len(train_fs.X)} frames "
-            f"({len(split.train)} tracks{copies})")
+            f"({len(split.train)} tracks{copies}){ranks_note}")
+
+    seconds = fit_on_split(learner, frames, split, layout.root, augmented, announce=announce)
+    if ranks.is_main:
+        learner.save(net_dir)
+        atomic_write_json(layout.train_result_json, {**_asdict(learner.train_result_), "wall_seconds": seconds})
+    log(f"[{split.name}] network trained in {seconds:.1f} s: {learner.training_summary()}")
+    return learner
+
+
+def fit_on_split(learner: Learner, frames: FrameSet, split: Split, work_dir: Path,
+                 augmented: Sequence[tuple[Any, FrameSet]] = (), *,
+                 announce: Callable[[FrameSet], None] | None = None) -> float:
+    """Fit ``learner`` on the split's training tracks (and the augmented copies of them, see
+    :func:`training_frames`) with early stopping on its validation tracks; the wall seconds.
+
+    Large frame matrices go to a scratch folder of ``work_dir``, removed afterwards (or by the
+    next run after a kill). Under several ranks rank 0 alone writes them; the others open what
+    it wrote (:func:`share_frames`) and all train together; rank 0 removes the folder once every
+    rank is done with it. ``announce(training frames)`` is called before training starts.
+    """
+    ranks = world()
+    with (scratch_dir(work_dir, "frames") if ranks.is_main else contextlib.nullcontext()) as tmp:
+        train_fs = valid_fs = None
+        if ranks.is_main:
+            train_fs = training_frames(frames, split, augmented, tmp / "train.npy") if augmented else \
+                part_frames(frames, split.train, tmp / "train.npy")
+            valid_fs = part_frames(frames, split.valid, tmp / "valid.npy")
+        train_fs, valid_fs = share_frames(train_fs, ranks), share_frames(valid_fs, ranks)
+        if announce is not None:
+            announce(train_fs)
         t0 = time.perf_counter()
         learner.fit(train_fs, valid_fs)
         seconds = time.perf_counter() - t0
         del train_fs, valid_fs  # release the memory maps before the folder goes
-    learner.save(net_dir)
-    atomic_write_json(layout.train_result_json, {**_asdict(learner.train_result_), "wall_seconds": seconds})
-    log(f"[{split.name}] network trained in {seconds:.1f} s: {learner.training_summary()}")
-    return learner
+        ranks.barrier()  # every rank is done with rank 0's scratch files before they go
+    return seconds
 
 
 # -- feature cells -----------------------------------------------------------------------------
@@ -396,8 +450,11 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
         and every test see the original tracks only
     """
     layout = layout if isinstance(layout, SplitLayout) else SplitLayout(Path(layout))
-    layout.root.mkdir(parents=True, exist_ok=True)
-    clean_scratch(layout.root)
+    ranks = world()
+    if ranks.is_main:  # another rank's scratch may look dead from here (its pid is on another machine)
+        layout.root.mkdir(parents=True, exist_ok=True)
+        clean_scratch(layout.root)
+    ranks.barrier()
     outcome = SplitOutcome(split=split.name)
     t0 = time.perf_counter()
     if learner is None:
@@ -407,6 +464,10 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     else:
         inputs = _weights_inputs(learner)
     outcome.timings["train_s"] = time.perf_counter() - t0
+    if not ranks.is_main:
+        # The ranks share the training; rank 0 alone computes the features, fits the forests and
+        # writes the cells (no collective follows), while the others wait for the next training.
+        return outcome
     tr = _read_json(layout.train_result_json)
     outcome.train = tr or {}
 
@@ -608,9 +669,12 @@ def run_protocol(cfg: Config, frames: FrameSet, splits: Sequence[Split], out_dir
     :func:`run_split`.
     """
     run = out_dir if isinstance(out_dir, RunLayout) else RunLayout(out_dir)
+    ranks = world()
     outcomes = [run_split(cfg, frames, split, run.split(split.name), device=device, progress=progress, log=log,
                           model_dir=run.model_dir if i == 0 else None, model_info=model_info, augmented=augmented)
                 for i, split in enumerate(splits)]
+    if not ranks.is_main:  # the other ranks helped to train; rank 0 has the results
+        return {}
     cells = cells_of(cfg)
     summary = summarize(outcomes, cells)
     if cfg.features.own_output:
@@ -673,7 +737,8 @@ def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, 
               augmented: Sequence[tuple[Any, FrameSet]] = (), log: Log = print):
     """Fit a :class:`~mirlearn.model.GenreModel`'s learner on ``split`` (and the augmented copies
     of its training tracks, :func:`training_frames`) and its forest on the features of the
-    split's training + validation tracks; returns the test-track metrics.
+    split's training + validation tracks; returns the test-track metrics (``None`` on ranks
+    other than 0, which only help to train).
 
     Large frame and feature matrices stay in memory maps in a scratch folder of ``work_dir``
     (removed afterwards, or by the next run after a kill).
@@ -682,13 +747,10 @@ def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, 
 
     work_dir = Path(work_dir)
     learner = model.learner
-    t0 = time.perf_counter()
-    with scratch_dir(work_dir, "frames") as tmp:
-        train = training_frames(frames, split, augmented, tmp / "train.npy") if augmented else \
-            part_frames(frames, split.train, tmp / "train.npy")
-        learner.fit(train, part_frames(frames, split.valid, tmp / "valid.npy"))
-        del train
-    log(f"network trained in {time.perf_counter() - t0:.1f} s: {learner.training_summary()}")
+    seconds = fit_on_split(learner, frames, split, work_dir, augmented)
+    log(f"network trained in {seconds:.1f} s: {learner.training_summary()}")
+    if not world().is_main:  # the ranks shared the training; rank 0 fits and scores the forest
+        return None
     with scratch_dir(work_dir, "features") as tmp:
         # As run_split: frames and activations stay on disk when large, the forest's parts are views.
         all_layers = split_activations(learner, frames, split, tmp / "features-all.f32")

@@ -149,15 +149,25 @@ def extract_augmented(args: argparse.Namespace, cfg, frames) -> list:
 
 
 def start_run(run_dir: Path, config_toml: str, extra: dict[str, Any]) -> Path:
-    """Create the run folder and record this invocation's provenance (work starts now)."""
+    """Create the run folder and record this invocation's provenance (work starts now).
+
+    Under several ranks rank 0 does it and the others wait until it is done."""
+    from mirlearn.distributed import world
     from mirlearn.runs import record_run
 
+    ranks = world()
+    if not ranks.is_main:
+        ranks.barrier()
+        return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     rec = record_run(run_dir, config_toml, extra)
     print(f"run directory: {run_dir}")
     if rec.config_differs:
         print(f"note: {run_dir / 'config.toml'} holds the settings of an earlier invocation; this "
               f"invocation's are in {rec.invocation}")
+    if ranks.size > 1:
+        print(f"{ranks.size} ranks (torch.distributed): they share every network's training; rank 0 writes")
+    ranks.barrier()
     return run_dir
 
 

@@ -59,10 +59,18 @@ def _final_splits(args: argparse.Namespace, prep: dict[str, Any], frames) -> lis
     return checked_splits(args.splits, prep["cfg"], frames.tracks, prep["stored"])
 
 
+def _is_main_rank() -> bool:
+    """Whether this process writes (one process, or rank 0 of a ``torchrun`` job)."""
+    from mirlearn.distributed import world
+
+    return world().is_main
+
+
 def _save_splits(splits: list, run_dir: Path) -> None:
     from mirlearn.datasets.splits import save_splits
 
-    save_splits(splits, run_dir / "splits.json")
+    if _is_main_rank():
+        save_splits(splits, run_dir / "splits.json")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -89,6 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "split_index": [s.name for s in all_splits].index(splits[0].name)}
     result = run_protocol(cfg, frames, splits, layout, device=args.device, progress=not args.no_progress,
                           model_info=model_info, augmented=augmented)
+    if not _is_main_rank():  # the other ranks shared the trainings; rank 0 reports
+        return 0
     print(f"\nTrack accuracy (%) of {cfg.name} over {len(splits)} split(s), "
           f"forest of {cfg.forest.n_estimators} trees + majority vote:")
     print(format_table(result["summary"], cfg.features.layers, cfg.features.aggregate,
@@ -112,6 +122,8 @@ def _run_tagging(args: argparse.Namespace, cfg, frames, splits: list, layout, au
     mfcc = source_of_frames("mfcc", mf, cfg.features.window_seconds, cfg.features.hop_seconds)
     records = [tag_split(cfg, frames, s, layout.split(s.name), device=args.device, progress=not args.no_progress,
                          augmented=augmented, baselines=[mfcc]) for s in splits]
+    if not _is_main_rank():  # the other ranks shared the trainings; rank 0 reports
+        return 0
     md, html = write_tagging(records, layout.root, name=cfg.name, data=str(args.data),
                              tag_names=frames.tracks.tag_names)
     own = [r["own output"] for r in records]
@@ -184,6 +196,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.info.update({"data": str(Path(args.data).resolve()), "dataset": args.dataset,
                        "splits_file": str((run_dir / "splits.json").resolve()), "split_index": k})
     model.fit(frames, split, work_dir=run_dir, augmented=augmented)
+    if not _is_main_rank():  # the other ranks shared the training; rank 0 fits the forest and saves
+        return 0
     model.save(model_dir)
     m = model.metrics_
     atomic_write_json(run_dir / "metrics.json", {"split": split.name, "cell": model.spec.name, "metrics": m.to_dict()})

@@ -68,6 +68,7 @@ def tag_split(cfg: Any, frames: FrameSet, split: Split, layout: Any, *, device: 
         ``own output`` (tag scores of the net's sigmoid outputs), ``sources`` → classifier → tag
         scores, ``inputs`` (the learner's fingerprint), ``split``.
     """
+    from mirlearn.distributed import world
     from mirlearn.pipeline import learner_inputs, make_forest, train_learner
     from mirlearn.learners import learner_from_config
 
@@ -86,6 +87,8 @@ def tag_split(cfg: Any, frames: FrameSet, split: Split, layout: Any, *, device: 
             return stored
     learner = train_learner(cfg, frames, split, layout, device=device, progress=progress, augmented=augmented,
                             log=log)
+    if not world().is_main:  # the ranks shared the training; rank 0 scores and writes
+        return {}
     test = frames.subset(list(split.test), copy=False)
     scores, tags = own_output_scores(learner, test)
     own = tag_scores(test.tracks.tag_matrix(tags), scores, tags)
