@@ -1,0 +1,43 @@
+"""The one-process behaviour of :mod:`mirlearn.distributed` and the shares it hands out."""
+
+from __future__ import annotations
+
+import pytest
+
+from mirlearn import distributed
+from mirlearn.distributed import World
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 7, 64])
+@pytest.mark.parametrize("size", [1, 2, 3, 8])
+def test_shares_cover_every_row_once_and_differ_by_at_most_one(n, size):
+    shares = [World(rank=r, size=size).bounds(n) for r in range(size)]
+    assert shares[0][0] == 0 and shares[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(shares, shares[1:]))  # contiguous, in rank order
+    lengths = [hi - lo for lo, hi in shares]
+    assert max(lengths) - min(lengths) <= 1
+    items = list(range(n))
+    dealt = sorted(x for r in range(size) for x in World(rank=r, size=size).split(items))
+    assert dealt == items
+
+
+def test_without_torchrun_everything_is_one_process(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    w = distributed.init()
+    assert w == World() and w.is_main and not w.active and distributed.world() == w
+    assert w.sum_floats(1.5, 2) == (1.5, 2.0)
+    assert w.broadcast_object({"a": 1}) == {"a": 1} and w.gather_objects(3) == [3]
+    w.barrier()  # no process group: returns at once
+    assert distributed.device_for("cuda") == "cuda" and distributed.device_for("cpu") == "cpu"
+    assert distributed.lost_rank_message(RuntimeError("gloo: Connection reset by peer")) is None
+
+
+def test_single_process_block_hides_the_world():
+    with distributed.single_process() as w:
+        assert w == World() and distributed.world() == World()
+
+
+def test_a_bad_backend_name_is_refused(monkeypatch):
+    monkeypatch.setenv(distributed.BACKEND_ENV, "mpi")
+    with pytest.raises(ValueError, match="gloo"):
+        distributed._backend()
