@@ -51,10 +51,10 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _progress(args: argparse.Namespace, n_files: int):
+def _progress(args: argparse.Namespace, n_files: int, *, enabled: bool = True):
     from mirlearn.progress import Progress
 
-    return Progress(n_files, "decoding", "file", enabled=not args.no_progress)
+    return Progress(n_files, "decoding", "file", enabled=enabled and not args.no_progress)
 
 
 def _rows_are(spec: Any, model: Any = None) -> str:
@@ -172,6 +172,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
     """``features`` and ``embed``: check everything, then write file by file (batches of files)."""
+    from mirlearn.distributed import world
     from mirlearn.export import output_names, write_features
     from mirlearn.features.timebase import window_frames
     from mirlearn.inputs import find_audio
@@ -199,10 +200,15 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
             except ValueError:
                 checks.fail(f"{option} {value:g}: shorter than one frame of this model "
                             f"({fset.hop_length / fset.sr * 1000:.1f} ms)")
-    _report_bad(inputs.bad, args.skip_bad)
-    combined_items, n_bad, n_done, n_rows, n_cols, n_vector = [], len(inputs.bad), 0, 0, 0, 0
-    with _progress(args, len(inputs.files)) as progress:
-        for batch in _batches(list(range(len(inputs.files))), BATCH_FILES):
+    ranks = world()
+    if ranks.is_main:
+        _report_bad(inputs.bad, args.skip_bad)
+    # Under several ranks each takes every size-th file and writes its files itself (one file
+    # per input, so no two ranks write the same one); a combined file is rank 0's to write.
+    mine = ranks.split(list(range(len(inputs.files))))
+    combined_items, n_bad, n_done, n_rows, n_cols, n_vector = [], 0, 0, 0, 0, 0
+    with _progress(args, len(mine), enabled=ranks.is_main) as progress:
+        for batch in _batches(mine, BATCH_FILES):
             paths = [inputs.files[i] for i in batch]
             feats, bad = model.transform_files(paths, spec, skip_bad=True, n_jobs=args.jobs, progress=progress,
                                                vectors=vectors)
@@ -215,11 +221,17 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
                 n_done, n_rows, n_cols = n_done + 1, n_rows + len(f.X), f.X.shape[1]
                 n_vector = 0 if f.vector is None else len(f.vector)
                 if combined:
-                    combined_items.append(f)  # one file for all: written once all are done
+                    combined_items.append((i, f))  # one file for all: written once all are done
                 else:
                     write_features(target / names[i], [f], fmt)
-    if combined_items:
-        write_features(target, combined_items, fmt)
+    if ranks.active:  # every rank ends with the job's counts, so all exit with the same status
+        n_bad, n_done, n_rows = (int(v) for v in ranks.sum_floats(n_bad, n_done, n_rows))
+        n_cols, n_vector = max(ranks.gather_objects((n_cols, n_vector)))
+        if combined:
+            combined_items = [item for part in ranks.gather_objects(combined_items) for item in part]
+    n_bad += len(inputs.bad)
+    if combined_items and ranks.is_main:
+        write_features(target, [f for _, f in sorted(combined_items, key=lambda item: item[0])], fmt)
     if n_done:
         rows = (f"windows of {spec.window_seconds:g} s every {spec.hop_seconds:g} s" if spec.aggregate
                 else _rows_are(spec, model))
@@ -229,6 +241,8 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
         vector = f", and a track vector of {n_vector} values per file" if vectors else ""
         print(f"{what} of {n_done} file{'s' if n_done != 1 else ''}: {n_rows} rows ({rows}) × {n_cols} columns "
               f"(layers {','.join(model.layer_selection(spec.layers))}){vector} → {where}")
+    if not ranks.is_main:  # the same status as rank 0, whose closing line speaks for the job
+        return PARTIAL if n_bad and not args.skip_bad else 0
     return _finish(n_bad, len(inputs.files) + len(inputs.bad), args.skip_bad)
 
 
