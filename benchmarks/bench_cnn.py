@@ -38,6 +38,13 @@ the frame cache), for ``schindler-deep`` (the issue's "deep CNN"), ``schindler-s
 Targets (issue 12): the deep CNN ≥ 40 % of the peak and ≥ 1.5× the plain loop; private memory
 flat from 1 000 to 10 000 tracks. ``--quick`` halves the epochs and repeats (a smoke run).
 ``python -m benchmarks --only cnn [OPTIONS]`` takes the same options.
+
+``--device cuda`` measures items 1-3 on that device instead (section ``cnn_cuda``,
+:func:`device_run`): the peaks are a float32 matmul (IEEE and TF32) and the conv above at
+torch's precision settings, on the device; both loops train there (ours as ``train_patches``
+runs it on CUDA: the net as built, no CPU layout; patches still gathered from the memmap in
+host memory, as are the plain loop's). The CPU-only rounds (4-6) are not run there.
+``--device-section`` runs that section on the CPU (``cnn_cpu``), to check it without a GPU.
 """
 
 from __future__ import annotations
@@ -61,7 +68,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.common import RESULTS, ROOT, Section, median_time, run_and_save, timed_section
+from benchmarks.common import (RESULTS, ROOT, Section, device_note, median_time, run_and_save, synchronize,
+                               timed_section)
 
 MODELS = ("schindler-deep", "schindler-shallow", "mirex2015")
 N_CLASSES = 10
@@ -192,7 +200,7 @@ class Options:
 
 
 @contextlib.contextmanager
-def _context(opts: Options) -> Iterator[None]:
+def _context(opts: Options, device: torch.device | str = "cpu") -> Iterator[None]:
     """The training loop's matmul context plus the options' switches, restored on exit."""
     from mirlearn.nn.fastmath import _precision_attr, fast_cpu_matmul
 
@@ -204,7 +212,7 @@ def _context(opts: Options) -> Iterator[None]:
     # Not torch.backends.mkldnn.flags(): it also sets oneDNN's TF32 switch, which warns on CPU builds.
     torch.backends.mkldnn.enabled = opts.conv_onednn
     try:
-        with fast_cpu_matmul("cpu"):
+        with fast_cpu_matmul(device):
             if opts.dense_onednn is not None and matmul is not None:
                 matmul.fp32_precision = "bf16" if opts.dense_onednn else old_precision
             yield
@@ -226,32 +234,38 @@ class Trainer:
 
 
 def ours(arch: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, std: Any, tracks: int, per_track: int,
-         opts: Options | None = None, model: nn.Module | None = None) -> Trainer:
-    """Our path: :class:`PatchEpochs` (Adam, lr 1e-3) on the first ``tracks`` tracks."""
+         opts: Options | None = None, model: nn.Module | None = None, device: torch.device | str = "cpu") -> Trainer:
+    """Our path: :class:`PatchEpochs` (Adam, lr 1e-3) on the first ``tracks`` tracks (on ``device``
+    as ``train_patches`` runs it there: off the CPU the net keeps the layout it was built with)."""
     from mirlearn.nn.train.patches import PatchEpochs, PatchTrainConfig
 
+    device = torch.device(device)
     opts = opts or Options()
     net = model if model is not None else _net(arch)
-    if opts.channels_last and hasattr(net, "to_cpu_layout"):
+    if device.type != "cpu":
+        net = net.to(device)
+    elif opts.channels_last and hasattr(net, "to_cpu_layout"):
         net.to_cpu_layout()  # weights and inputs, as train_patches does on the CPU
     elif opts.channels_last:
         net = net.to(memory_format=torch.channels_last)
     P = net.n_frames  # a compiled module forwards attributes to the original
-    cfg = PatchTrainConfig(batch_size=opts.batch, patches_per_track=per_track, seed=0)
+    cfg = PatchTrainConfig(batch_size=opts.batch, patches_per_track=per_track, seed=0, device=str(device))
     runner = PatchEpochs(net, X, offsets[:tracks + 1], y[:tracks], None, cfg, standardizer=std, patch_frames=P)
-    warm_cfg = PatchTrainConfig(batch_size=opts.batch, patches_per_track=1, seed=1)
+    warm_cfg = PatchTrainConfig(batch_size=opts.batch, patches_per_track=1, seed=1, device=str(device))
     n_warm = min(opts.batch, tracks)
     warm_runner = PatchEpochs(net, X, offsets[:n_warm + 1], y[:n_warm], None, warm_cfg, standardizer=std,
                               patch_frames=P)
     counter = iter(range(1, 1_000_000))
 
     def epoch() -> None:
-        with _context(opts):
+        with _context(opts, device):
             runner.run_epoch(net, next(counter))
+        synchronize(device)
 
     def warm() -> None:
-        with _context(opts):
+        with _context(opts, device):
             warm_runner.run_epoch(net, 1)
+        synchronize(device)
 
     return Trainer(epoch, warm, tracks * per_track, net)
 
@@ -278,16 +292,20 @@ class RandomPatches(torch.utils.data.Dataset):
 
 
 def plain(arch: str, X: np.ndarray, offsets: np.ndarray, y: np.ndarray, std: Any, tracks: int,
-          per_track: int, batch: int = 32) -> Trainer:
+          per_track: int, batch: int = 32, device: torch.device | str = "cpu") -> Trainer:
     """The plain loop: ``Dataset`` + ``DataLoader`` (shuffle, no workers), the same net written
-    plainly (:class:`TextbookCNN`, same initial weights), Adam."""
+    plainly (:class:`TextbookCNN`, same initial weights), Adam; on ``device``, each batch copied
+    there as a user's loop does."""
+    device = torch.device(device)
     base = _net(arch)
-    net = TextbookCNN(base)
+    net = TextbookCNN(base).to(device)
     ds = RandomPatches(X, offsets[:tracks + 1], y[:tracks], base.n_frames, std.mean_, std.std_, per_track)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, num_workers=0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> None:
+        if device.type != "cpu":
+            xb, yb = xb.to(device), yb.to(device)
         opt.zero_grad()
         loss = F.cross_entropy(net(xb), yb)
         loss.backward()
@@ -327,12 +345,18 @@ def interleaved(trainers: dict[str, Trainer], repeats: int) -> dict[str, dict[st
 
 # -- peaks ---------------------------------------------------------------------------------
 
-def conv_gflops(repeats: int = 3) -> float:
-    """GFLOP/s of a 3 × 3, 64 → 64 conv forward on (32, 64, 64, 64) maps, torch's default (oneDNN)."""
-    conv = nn.Conv2d(64, 64, 3, padding=1, bias=False)
-    x = torch.randn(32, 64, 64, 64)
+def conv_gflops(repeats: int = 3, device: torch.device | str = "cpu") -> float:
+    """GFLOP/s of a 3 × 3, 64 → 64 conv forward on (32, 64, 64, 64) maps, torch's default (oneDNN;
+    on CUDA cuDNN at torch's precision settings)."""
+    conv = nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device)
+    x = torch.randn(32, 64, 64, 64).to(device)
+
+    def forward() -> None:
+        conv(x)
+        synchronize(device)
+
     with torch.no_grad():
-        t = median_time(lambda: conv(x), repeats=repeats)
+        t = median_time(forward, repeats=repeats)
     return 2.0 * 9 * 64 * 64 * 64 * 64 * 32 / t / 1e9
 
 
@@ -441,6 +465,9 @@ def top_ops(trainer: Trainer, steps_epoch: Callable[[], None], k: int = 6) -> li
 # -- the section ---------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> Section:
+    device = torch.device(getattr(args, "device", None) or "cpu")
+    if device.type != "cpu" or getattr(args, "device_section", False):
+        return device_run(args, device)
     quick = bool(getattr(args, "quick", False))
     repeats = int(getattr(args, "repeats", None) or (2 if quick else 3))
     n_tracks = int(getattr(args, "tracks", None) or 200)
@@ -536,6 +563,74 @@ def run(args: argparse.Namespace) -> Section:
                          f"of {n_tracks} synthetic tracks × {n_frames} frames (80 or 40 bands, a read-only .npy "
                          f"memmap); {repeats} alternating epochs per loop after one warm-up step. GFLOP/s counts "
                          "3 × the forward FLOPs of the layer shapes (forward_flops).")
+
+    label = getattr(args, "label", None)
+    if label:
+        section.notes.append(label)
+    return timed_section(section, body)
+
+
+def device_run(args: argparse.Namespace, device: torch.device) -> Section:
+    """The section on ``device`` (``cnn_<type>``): the device's peaks, then ours against the plain
+    loop for each model, both training on the device (items 1-3 of the module docstring)."""
+    from mirlearn.nn.train.loop import require_device
+
+    require_device(str(device))  # one line when CUDA is asked for and absent
+    quick = bool(getattr(args, "quick", False))
+    repeats = int(getattr(args, "repeats", None) or (2 if quick else 3))
+    n_tracks = int(getattr(args, "tracks", None) or 200)
+    n_frames = int(getattr(args, "frames", None) or 1300)
+    models = list(getattr(args, "models", None) or MODELS)
+    scale = 2 if quick else 1
+    cmd = (f"python -m benchmarks.bench_cnn --device {device}" + (" --quick" if quick else "")
+           + f" --repeats {repeats} --tracks {n_tracks} --frames {n_frames} --models {' '.join(models)}")
+    section = Section(f"cnn_{device.type}", f"CNN training on memory-mapped patches on {device}: ours against a "
+                      "plain PyTorch loop", cmd)
+
+    def epoch_of(arch: str) -> tuple[int, int]:
+        t, p = EPOCH.get(arch, (64, 2))
+        return min(n_tracks, t), max(1, p // scale)
+
+    def body(sec: Section) -> None:
+        from benchmarks.bench_train import device_matmul_gflops
+        from mirlearn.nn.patches import BandStandardizer
+
+        n = 4096 if device.type == "cuda" else 1024
+        ieee = device_matmul_gflops(device, "ieee", n)
+        tf32 = device_matmul_gflops(device, "tf32", n)
+        conv = max(conv_gflops(device=device) for _ in range(2))
+        peak = max(ieee, tf32, conv)
+        sec.add(f"float32 matmul on {device}, {n}² nn.Linear forward, IEEE float32", ieee, "GFLOP/s", tf32,
+                "the same in TF32", note=f"peak used below: {peak:.0f} GFLOP/s, the highest of this row, its "
+                "reference and the conv row")
+        sec.add(f"conv on {device}: 3×3 conv 64→64 on 32×64×64×64, forward, torch's precision settings", conv,
+                "GFLOP/s", ieee, "IEEE float32 matmul above")
+        print(f"peak {peak:.0f} GFLOP/s (IEEE matmul {ieee:.0f}, TF32 {tf32:.0f}, conv {conv:.0f})", flush=True)
+        work = Path(tempfile.mkdtemp(prefix="mirlearn-bench-cnn-"))
+        try:
+            frames: dict[int, tuple] = {}
+            for arch in models:
+                bands = _bands(arch)
+                if bands not in frames:
+                    X, off, y = _save_data(work / f"frames-{bands}", n_tracks, n_frames, bands)
+                    frames[bands] = (X, off, y, BandStandardizer().fit(X, off))
+                X, off, y, std = frames[bands]
+                tracks, per = epoch_of(arch)
+                t = interleaved({"ours": ours(arch, X, off, y, std, tracks, per, device=device),
+                                 "plain": plain(arch, X, off, y, std, tracks, per, device=device)}, repeats)
+                row = _throughput_row(sec, f"{arch}, batch 32 on {device}: patches/s", t, train_flops(_net(arch)),
+                                      peak)
+                print(f"{arch}: {row.ours:.1f} vs {row.reference:.1f} patches/s ({row.note})", flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        sec.notes.append(device_note(device))
+        sec.notes.append(f"Epochs: {'; '.join(f'{a} {epoch_of(a)[0]} tracks × {epoch_of(a)[1]} patches' for a in models)} "
+                         f"of {n_tracks} synthetic tracks × {n_frames} frames (a read-only .npy memmap in host memory; "
+                         f"both loops gather their patches there and copy each batch to the device); {repeats} "
+                         "alternating epochs per loop after one warm-up step, each epoch ending with the device "
+                         "synchronised. GFLOP/s counts 3 × the forward FLOPs of the layer shapes (forward_flops).")
+        sec.notes.append("Not run here (CPU-only rounds of the CPU section): the options (layout, oneDNN, threads, "
+                         "batch), torch.compile, the private-memory round and the operator profile.")
 
     label = getattr(args, "label", None)
     if label:
@@ -688,6 +783,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="tracks (× 2 patches) per epoch of the options round (default 64, quick 32)")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--label", default=None, help="a note saved with the section (e.g. how loaded the machine was)")
+    p.add_argument("--device", default="cpu", help="where both loops train: cpu (default: the CPU section) or "
+                   "cuda[:N] (the section cnn_cuda: peaks and throughput only)")
+    p.add_argument("--device-section", action="store_true",
+                   help="the device section even on the CPU (cnn_cpu): a check of it without a GPU")
     p.add_argument("--child-compile", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child-memory", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, default=64, help=argparse.SUPPRESS)

@@ -1,7 +1,7 @@
 """Hessian-Free benchmark: cost of G·v, and HF against SGD at equal wall-clock. Run by hand.
 
-    python benchmarks/bench_hf.py --out DIR [--budget 90] [--threads 2]
-    python -m benchmarks.bench_hf --section [--share-only] [--before OLD/hf.json] [--out DIR]
+    python benchmarks/bench_hf.py --out DIR [--budget 90] [--threads 2] [--device cuda]
+    python -m benchmarks.bench_hf --section [--share-only] [--before OLD/hf.json] [--out DIR] [--device cuda]
 
 With ``--section``, the benchmarks section only (``results/hf.md``/``.json``): the share of an
 HF run (513-50×3-10, paper settings) spent building the Gauss-Newton operators
@@ -23,6 +23,10 @@ Without it, three measurements, written to DIR as CSV, JSON and PNG:
    mean over frames), the same for both optimisers.
 3. ``summary.json`` — the figures at equal wall-clock, and the machine's load while running
    (other processes on a shared machine slow both optimisers alike, not the ratios).
+
+``--device cuda`` runs every network, product and HF run on that device (the data stay in host
+memory, as ``train_hf`` takes them; the section is then ``hf_cuda``); every clock read waits for
+the device's queued work first (:func:`benchmarks.common.synchronize`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import torch.nn.functional as F
 from mirlearn.nn.hf import GaussNewton, Objective, ParamSpec
 from mirlearn.nn.train import HFConfig, train_hf
 from mirlearn.nn.hf.curvature import saved_bytes_per_row, CACHE_FACTOR
+from mirlearn.nn.train.loop import require_device
 
 MUSIC_SPEECH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "music_speech"
 
@@ -104,10 +109,14 @@ def music_speech_frames(root: Path, seed: int) -> dict[str, tuple[np.ndarray, np
 
 # -- 1. G·v against a gradient ---------------------------------------------------------------
 
-def _median_time(fn, reps: int) -> float:
-    from benchmarks.common import median_time
+def _median_time(fn, reps: int, device: torch.device | str = "cpu") -> float:
+    from benchmarks.common import median_time, synchronize
 
-    return median_time(fn, repeats=reps, warmup=1)
+    def call() -> None:
+        fn()
+        synchronize(device)
+
+    return median_time(call, repeats=reps, warmup=1)
 
 
 def _linearize_bytes(op: GaussNewton) -> float:
@@ -126,8 +135,11 @@ def _linearize_bytes(op: GaussNewton) -> float:
     return float(total)
 
 
-def gv_cost(hidden: int, rows: int, chunk_rows: int, reps: int) -> dict[str, float]:
-    model = sigmoid_mlp(513, hidden, 10, seed=0).eval()
+def gv_cost(hidden: int, rows: int, chunk_rows: int, reps: int, device: torch.device | str = "cpu"
+            ) -> dict[str, float]:
+    from benchmarks.common import synchronize
+
+    model = sigmoid_mlp(513, hidden, 10, seed=0).eval().to(device)
     X, y = synthetic_frames(rows, 10, seed=1)
     spec = ParamSpec.from_module(model)
     theta = spec.from_module_values(model)
@@ -135,14 +147,15 @@ def gv_cost(hidden: int, rows: int, chunk_rows: int, reps: int) -> dict[str, flo
     blocks = list(obj.chunks(np.arange(rows)))
     t0 = time.perf_counter()
     cached = GaussNewton(model, theta, blocks, "sigmoid", spec=spec)
-    v = torch.randn(spec.size)
+    v = torch.randn(spec.size).to(device)
     cached.matvec(v)  # linearize folds its constants on the first call: part of the build
+    synchronize(device)
     build = time.perf_counter() - t0
     recompute = GaussNewton(model, theta, blocks, "sigmoid", spec=spec, cache_bytes=0.0)
-    t_grad = _median_time(lambda: obj.value_and_grad(theta), reps)
-    t_grad_fisher = _median_time(lambda: obj.value_and_grad(theta, fisher=True), reps)
-    t_cached = _median_time(lambda: cached.matvec(v), reps)
-    t_recompute = _median_time(lambda: recompute.matvec(v), reps)
+    t_grad = _median_time(lambda: obj.value_and_grad(theta), reps, device)
+    t_grad_fisher = _median_time(lambda: obj.value_and_grad(theta, fisher=True), reps, device)
+    t_cached = _median_time(lambda: cached.matvec(v), reps, device)
+    t_recompute = _median_time(lambda: recompute.matvec(v), reps, device)
     probe = saved_bytes_per_row(model, spec, theta, blocks[0][0])
     return {
         "hidden": hidden, "rows": rows, "block_rows": chunk_rows, "n_params": spec.size,
@@ -157,7 +170,7 @@ def gv_cost(hidden: int, rows: int, chunk_rows: int, reps: int) -> dict[str, flo
 
 # -- 2. HF against SGD -------------------------------------------------------------------------
 
-def run_hf(model, data, budget: float) -> list[dict[str, float]]:
+def run_hf(model, data, budget: float, device: torch.device | str = "cpu") -> list[dict[str, float]]:
     (X, y), (Xv, yv) = data["train"], data["valid"]
     spec = ParamSpec.from_module(model)
     n_out = int(max(y.max(), yv.max()) + 1)
@@ -172,18 +185,21 @@ def run_hf(model, data, budget: float) -> list[dict[str, float]]:
                       "valid_acc": rec["valid_acc"], "step": rec["epoch"], "cg_iters": rec["cg_iters"]})
         return seconds >= budget
 
-    train_hf(model, X, y, Xv, yv, HFConfig(max_steps=200), progress=False, callback=stop)
+    train_hf(model, X, y, Xv, yv, HFConfig(max_steps=200, device=str(device)), progress=False, callback=stop)
     return curve
 
 
 def run_sgd(model, data, budget: float, *, lr: float = 0.01, batch: int = 256, n_evals: int = 25,
-            seed: int = 0) -> list[dict[str, float]]:
+            seed: int = 0, device: torch.device | str = "cpu") -> list[dict[str, float]]:
+    from benchmarks.common import synchronize
+
     (X, y), (Xv, yv) = data["train"], data["valid"]
+    model.to(device)
     spec = ParamSpec.from_module(model)
     n_out = int(max(y.max(), yv.max()) + 1)
     train_obj = Objective(model, "sigmoid", X, y, n_out=n_out, spec=spec)
     valid_obj = Objective(model, "sigmoid", Xv, yv, n_out=n_out, spec=spec)
-    Xt, T = torch.from_numpy(X), F.one_hot(torch.from_numpy(y), n_out).float()
+    Xt, T = torch.from_numpy(X).to(device), F.one_hot(torch.from_numpy(y), n_out).float().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     curve, elapsed, epoch, next_eval = [], 0.0, 0, 0.0
@@ -209,6 +225,7 @@ def run_sgd(model, data, budget: float, *, lr: float = 0.01, batch: int = 256, n
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            synchronize(device)
             elapsed += time.perf_counter() - t0
             if elapsed >= budget:
                 break
@@ -249,18 +266,20 @@ def plot(curves: dict[tuple[str, str], list[dict[str, float]]], path: Path) -> N
     fig.savefig(path, dpi=110)
 
 
-def hf_step_seconds(hidden: int, rows: int, steps: int = 3) -> tuple[float, float]:
+def hf_step_seconds(hidden: int, rows: int, steps: int = 3, device: torch.device | str = "cpu"
+                    ) -> tuple[float, float]:
     """Median seconds of one HF step (paper settings, CG ≤ 250) and mean CG iterations per step."""
     X, y = synthetic_frames(rows + rows // 5, 10, seed=0)
     data = standardise({"train": (X[:rows], y[:rows]), "valid": (X[rows:], y[rows:])})
     (Xt, yt), (Xv, yv) = data["train"], data["valid"]
     model = sigmoid_mlp(513, hidden, 10, seed=0)
-    result = train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps), progress=False)
+    result = train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps, device=str(device)), progress=False)
     recs = result.history
     return statistics.median(r["seconds"] for r in recs), statistics.mean(r["cg_iters"] for r in recs)
 
 
-def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4) -> dict[str, float]:
+def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4, device: torch.device | str = "cpu"
+                    ) -> dict[str, float]:
     """Share of an HF run (paper settings) spent building the Gauss-Newton operators.
 
     The operator each step builds is wrapped: its construction time plus, for the
@@ -268,6 +287,8 @@ def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4) -> dic
     product's time minus the median of the others) count as building. Works on the code before
     the explicit MLP operator too (it patches whichever constructor the trainer calls).
     """
+    from benchmarks.common import synchronize
+
     try:
         import mirlearn.nn.train.hf as trainer
     except ImportError:  # the code before the trainer joined the training loop
@@ -282,16 +303,20 @@ def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4) -> dic
     products: list[list[float]] = []
 
     def wrapped(*a, **k):
+        synchronize(device)
         t0 = time.perf_counter()
         op = original(*a, **k)
+        synchronize(device)
         builds.append(time.perf_counter() - t0)
         times: list[float] = []
         products.append(times)
         matvec = op.matvec
 
         def timed(*va, **vk):
+            synchronize(device)
             t1 = time.perf_counter()
             out = matvec(*va, **vk)
+            synchronize(device)
             times.append(time.perf_counter() - t1)
             return out
 
@@ -302,7 +327,8 @@ def curvature_share(hidden: int = 50, rows: int = 50_000, steps: int = 4) -> dic
     try:
         model = sigmoid_mlp(513, hidden, 10, seed=0)
         t0 = time.perf_counter()
-        result = train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps), progress=False)
+        result = train_hf(model, Xt, yt, Xv, yv, HFConfig(max_steps=steps, device=str(device)), progress=False)
+        synchronize(device)
         total = time.perf_counter() - t0
     finally:
         setattr(trainer, name, original)
@@ -320,8 +346,9 @@ def run(args: argparse.Namespace):
     ``args.share_only``: only the curvature-build share (``args.before``: a ``hf.json`` of an
     earlier run whose shares go into the notes).
     """
-    from benchmarks.common import Section, timed_section
+    from benchmarks.common import Section, device_note, timed_section
 
+    device = require_device(str(getattr(args, "device", None) or "cpu"))  # one line when CUDA is absent
     rows = int(getattr(args, "rows", 50_000))
     reps = int(getattr(args, "reps", 3))
     share_only = bool(getattr(args, "share_only", False))
@@ -329,12 +356,20 @@ def run(args: argparse.Namespace):
     before = {}
     if before_path is not None and Path(before_path).is_file():
         before = {r["what"]: r["ours"] for r in json.loads(Path(before_path).read_text()).get("rows", [])}
-    section = Section("hf", "Hessian-Free: the share of a run spent building curvature; one G·v against one gradient; one HF step",
-                      f"python -m benchmarks --only hf  (or: python -m benchmarks.bench_hf --section [--share-only])")
+    name = section_name(device, bool(getattr(args, "device_section", False)))
+    if name == "hf":
+        section = Section("hf", "Hessian-Free: the share of a run spent building curvature; one G·v against one gradient; one HF step",
+                          f"python -m benchmarks --only hf  (or: python -m benchmarks.bench_hf --section [--share-only])")
+    else:
+        section = Section(name, f"Hessian-Free on {device}: the share of a run spent building curvature; one G·v "
+                          "against one gradient; one HF step",
+                          f"python -m benchmarks.bench_hf --section --device {device} --rows {rows} --reps {reps}"
+                          + (" --share-only" if share_only else ""))
+        section.notes.append(device_note(device) + "; the frames stay in host memory, as train_hf takes them")
 
     def body(sec) -> None:
         for hidden in (50,):
-            r = curvature_share(hidden, rows=rows, steps=4)
+            r = curvature_share(hidden, rows=rows, steps=4, device=device)
             what = f"513-{hidden}×3-10 sigmoid, HF run of 4 steps on {rows} rows: share building curvature"
             note = (f"{r['build_s']:.2f} of {r['total_s']:.1f} s, {r['products']} G·v products, "
                     f"{r['mean_cg_iters']:.0f} CG iterations per step")
@@ -346,11 +381,11 @@ def run(args: argparse.Namespace):
             _carry_over(sec, getattr(args, "carry_from", None))
             return
         for hidden in (50, 500):
-            r = gv_cost(hidden, rows=rows // 4, chunk_rows=8192, reps=reps)
+            r = gv_cost(hidden, rows=rows // 4, chunk_rows=8192, reps=reps, device=device)
             sec.add(f"513-{hidden}×3-10 sigmoid, G·v on {rows // 4} rows (cached linearisation)",
                     r["gv_cached_s"], "s", r["grad_s"], "one gradient, same rows", better="lower",
                     note=f"recomputed jvp+vjp: {r['gv_recompute_over_grad']:.2f}×; build {r['build_s']:.2f} s per step")
-            step, cg = hf_step_seconds(hidden, rows)
+            step, cg = hf_step_seconds(hidden, rows, device=device)
             sec.add(f"513-{hidden}×3-10 sigmoid, one HF step on {rows} rows (paper settings)", step, "s",
                     r["grad_s"] * 4, f"one full-set gradient ({rows} rows)", better="lower",
                     note=f"{cg:.0f} CG iterations per step on average")
@@ -359,6 +394,11 @@ def run(args: argparse.Namespace):
                          f"{'reached' if all(x <= 1.4 for x in ratios) else 'not reached'}.")
 
     return timed_section(section, body)
+
+
+def section_name(device: torch.device, device_section: bool = False) -> str:
+    """``hf`` for the CPU section; ``hf_<device type>`` on an accelerator (or with ``--device-section``)."""
+    return "hf" if device.type == "cpu" and not device_section else f"hf_{device.type}"
 
 
 def _carry_over(sec, path: Path | None) -> None:
@@ -392,13 +432,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the benchmarks section (results/hf.md and .json, under --out if given)")
     ap.add_argument("--share-only", action="store_true", help="with --section: only the curvature-build share")
     ap.add_argument("--before", type=Path, default=None, help="with --section: hf.json of an earlier run")
+    ap.add_argument("--device", default="cpu", help="where the networks run: cpu (default) or cuda[:N] "
+                    "(with --section: the section hf_cuda)")
+    ap.add_argument("--device-section", action="store_true",
+                    help="with --section on the CPU: name it hf_cpu, as the device check does")
     args = ap.parse_args(argv)
     if args.section:
         from benchmarks.common import RESULTS, run_and_save
 
         torch.set_num_threads(args.threads)
         out = args.out if "--out" in (argv or sys.argv) else RESULTS
-        args.carry_from = out / "hf.json" if args.share_only else None
+        name = section_name(torch.device(args.device), args.device_section)
+        args.carry_from = out / f"{name}.json" if args.share_only else None
         if args.carry_from is not None and args.carry_from.is_file():
             # read before run_and_save overwrites it
             keep = args.carry_from.with_name("hf.earlier.json.tmp")
@@ -414,12 +459,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
     t_start = time.perf_counter()
-    summary: dict[str, object] = {"threads": args.threads, "budget_s": args.budget, "torch": torch.__version__}
+    summary: dict[str, object] = {"threads": args.threads, "budget_s": args.budget, "torch": torch.__version__,
+                                  "device": str(require_device(args.device))}
 
     if not args.skip_gv:
         rows = []
         for hidden in (50, 500):
-            r = gv_cost(hidden, rows=args.rows // 4, chunk_rows=8192, reps=args.reps)
+            r = gv_cost(hidden, rows=args.rows // 4, chunk_rows=8192, reps=args.reps, device=args.device)
             print(f"G·v h={hidden}: cached {r['gv_cached_s']*1e3:.0f} ms, recomputed {r['gv_recompute_s']*1e3:.0f} ms, "
                   f"gradient {r['grad_s']*1e3:.0f} ms -> ratio {r['gv_over_grad']:.2f} "
                   f"(recomputed {r['gv_recompute_over_grad']:.2f}); build {r['build_s']:.2f} s; "
@@ -450,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         n_out = int(data["train"][1].max() + 1)
         for method, runner in (("hf", run_hf), ("sgd", run_sgd)):
             model = sigmoid_mlp(513, 50, n_out, seed=0)
-            curves[(name, method)] = runner(model, data, args.budget)
+            curves[(name, method)] = runner(model, data, args.budget, device=args.device)
             last = curves[(name, method)][-1]
             print(f"{name} {method}: {last['seconds']:.0f} s, loss {last['train_loss']:.4f}, "
                   f"valid acc {100*last['valid_acc']:.1f} %", flush=True)

@@ -157,6 +157,33 @@ def machine() -> dict[str, object]:
     return info
 
 
+def synchronize(device: object = "cpu") -> None:
+    """Wait for the work queued on ``device`` (CUDA kernels run asynchronously, so a clock read
+    without this measures the launch, not the work); nothing to wait for on the CPU."""
+    import torch
+
+    d = torch.device(device)
+    if d.type == "cuda":
+        torch.cuda.synchronize(d)
+
+
+def device_note(device: object) -> str:
+    """One line naming the accelerator of ``device`` and the float32 precision torch runs it at
+    (for a section's notes); the CPU's description is :func:`machine`'s."""
+    import torch
+
+    d = torch.device(device)
+    if d.type != "cuda":
+        return f"device {d} (the CPU: see the machine line)"
+    p = torch.cuda.get_device_properties(d)
+    conv = getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", "?")
+    return (f"device {d}: {p.name}, {p.total_memory / 2**30:.0f} GiB, compute capability {p.major}.{p.minor}, "
+            f"{p.multi_processor_count} SMs; torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN "
+            f"{torch.backends.cudnn.version()}; float32 precision: matmuls "
+            f"{torch.backends.cuda.matmul.fp32_precision!r}, cuDNN convolutions {conv!r} (torch's settings, "
+            "untouched by training: 'tf32' lets convolutions round their inputs to 10 mantissa bits)")
+
+
 def run_and_save(run: Callable[[object], Section], args: object, out: Path = RESULTS) -> Section:
     """The ``main()`` of every benchmark: run it, print its table, save it under ``out``."""
     section = run(args)
