@@ -269,7 +269,7 @@ def test_hf_on_cuda_lowers_the_objective_every_step(frames):
     assert np.all(np.isfinite(after))
     assert np.all(after < before)                        # every step lowers f (λ0 = 10: small steps)
     assert after[-1] < before[0] - 0.03                  # 2.03 -> 1.97 on the CPU
-    np.testing.assert_allclose(before[1:], after[:-1], rtol=1e-6)  # each step starts where the last ended
+    np.testing.assert_allclose(before[1:], after[:-1], rtol=1e-5)  # each step starts where the last ended
 
 
 @needs_cuda
@@ -317,7 +317,7 @@ def test_hf_run_resumes_on_the_other_device(frames, tmp_path, first, then):
 
 @needs_cuda
 def test_cnn_patch_training_on_cuda_lowers_the_loss(bumps):
-    """The published mirex2015 settings (dropout 0.5 from the CUDA generator) plus batch norm."""
+    """mirex2015 (ReLU) with its published dropout 0.5, masks from the CUDA generator, and batch norm."""
     net = _cnn(dropout=0.5, batch_norm=True)
     result = _patches(net, bumps, _cnn_cfg(DEVICE, max_epochs=4))
     assert _on(net, DEVICE) and result.epochs_run == 4
