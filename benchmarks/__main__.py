@@ -20,7 +20,7 @@ from benchmarks.common import RESULTS, ROOT, machine
 #: Section name → module; the order of BENCHMARKS.md.
 SECTIONS = {"frames": "bench_frames", "spectra": "bench_spectra", "augment": "bench_augment", "train": "bench_train",
             "cnn": "bench_cnn", "hf": "bench_hf", "forest": "bench_forest", "index": "bench_index",
-            "memory": "bench_memory", "e2e": "bench_e2e"}
+            "memory": "bench_memory", "e2e": "bench_e2e", "distributed": "bench_distributed"}
 
 PREAMBLE = """# Benchmarks
 
