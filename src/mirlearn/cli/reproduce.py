@@ -81,8 +81,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ``schindler2016`` (:func:`cmd_reproduce_schindler`)."""
     from mirlearn.config import dump_toml, load_config
     from mirlearn.datasets import load_dataset
+    from mirlearn.distributed import world
     from mirlearn.experiments import schindler2016
     from mirlearn.experiments import sigtia2014 as grid
+    from mirlearn.experiments.units import on_main
 
     t_start = time.perf_counter()
     check_paper_and_nets(args, {"sigtia2014": [n.key for n in grid.NETS], "schindler2016": list(schindler2016.NETS)})
@@ -108,7 +110,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if generated:
         from mirlearn.datasets.synthetic import make_synthetic
 
-        make_synthetic(data, **SYNTHETIC_GRID)
+        on_main(lambda: make_synthetic(data, **SYNTHETIC_GRID))  # one rank writes it, the others then read it
     tracks, stored = load_dataset(data, kind)
     checked_splits(args.splits, base, tracks, stored, warn=False)
     itracks = None
@@ -149,21 +151,21 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     def frame_source(dataset: str, kind: str):
         return frames_of(tables[dataset], kind, max_seconds=30.0 if dataset == "ismir2004" else None)
 
-    from mirlearn.datasets.splits import save_splits
     from mirlearn.experiments.layout import RunLayout
     from mirlearn.io import atomic_write_json
     from mirlearn.pipeline import check_reusable
 
     for net in nets:  # nets of other inputs in --out stop the command before anything is written
         check_reusable(grid.net_config(net, args.profile, user), frames, splits, RunLayout(run_dir), name, net.key)
-    start_run(run_dir, dump_toml(base), {"profile": args.profile, "data": str(Path(data).resolve()),
-                                         "dataset": kind})
-    save_splits(splits, run_dir / "splits.json")
+    _start_grid(run_dir, dump_toml(base), {"profile": args.profile, "data": str(Path(data).resolve()),
+                                           "dataset": kind}, splits)
     run = grid.reproduce(inputs=inputs, out=run_dir, profile=args.profile, nets=nets, user=user, ismir=ismir,
                          baselines=baselines, frame_source=frame_source, device=args.device,
                          progress=not args.no_progress,
                          model_info={"data": str(Path(data).resolve()), "dataset": kind,
                                      "splits_file": str((run_dir / "splits.json").resolve())})
+    if not world().is_main:
+        return 0  # rank 0 writes run.json and the report from every rank's results
     run["timings"].update(stage_times)
     atomic_write_json(run_dir / "run.json", run)
     from mirlearn.progress import format_seconds
@@ -188,7 +190,9 @@ def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
     on every split of the user's data, beside the published accuracies where the data is GTZAN."""
     from mirlearn.config import dump_toml
     from mirlearn.datasets import load_dataset
+    from mirlearn.distributed import world
     from mirlearn.experiments import schindler2016 as s16
+    from mirlearn.experiments.units import on_main
 
     t_start = time.perf_counter()
     nets = s16.check_nets(args.nets)
@@ -209,7 +213,7 @@ def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
     if generated:
         from mirlearn.datasets.synthetic import make_synthetic
 
-        make_synthetic(data, **SYNTHETIC_GRID)
+        on_main(lambda: make_synthetic(data, **SYNTHETIC_GRID))  # one rank writes it, the others then read it
     tracks, stored = load_dataset(data, kind)
     checked_splits(args.splits, base, tracks, stored, warn=False)
     cache = frame_cache(args)
@@ -236,21 +240,21 @@ def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
 
-    from mirlearn.datasets.splits import save_splits
     from mirlearn.experiments.layout import RunLayout
     from mirlearn.io import atomic_write_json
     from mirlearn.pipeline import check_reusable
 
     for net, cfg in cfgs.items():  # nets of other inputs in --out stop the command before anything is written
         check_reusable(cfg, frames, splits, RunLayout(run_dir), name, net)
-    start_run(run_dir, dump_toml(base), {"paper": "schindler2016", "profile": args.profile, "epochs": epochs,
-                                         "data": str(Path(data).resolve()), "dataset": kind})
-    save_splits(splits, run_dir / "splits.json")
+    _start_grid(run_dir, dump_toml(base), {"paper": "schindler2016", "profile": args.profile, "epochs": epochs,
+                                           "data": str(Path(data).resolve()), "dataset": kind}, splits)
     run = s16.reproduce(inputs=inputs, out=run_dir, nets=nets, epochs=epochs, profile=args.profile, user=user,
                         baselines=baselines, frame_source=lambda _kind: frames_of(s16.baseline_frame_settings(bcfg)),
                         device=args.device, progress=not args.no_progress,
                         model_info={"data": str(Path(data).resolve()), "dataset": kind,
                                     "splits_file": str((run_dir / "splits.json").resolve())})
+    if not world().is_main:
+        return 0  # rank 0 writes run.json and the report from every rank's results
     run["timings"].update(stage_times)
     atomic_write_json(run_dir / "run.json", run)
     from mirlearn.progress import format_seconds
@@ -259,6 +263,16 @@ def cmd_reproduce_schindler(args: argparse.Namespace) -> int:
           f"split(s) of {name}, {epochs} epochs, {args.profile} profile: done in "
           f"{format_seconds(time.perf_counter() - t_start)}")
     return _write_report(run_dir)
+
+
+def _start_grid(run_dir: Path, config_toml: str, extra: dict[str, Any], splits: Any) -> None:
+    """Record the invocation and write ``splits.json``; under several ranks rank 0 writes both
+    while the others wait (every unit of the grid reads the run folder after this)."""
+    from mirlearn.datasets.splits import save_splits
+    from mirlearn.experiments.units import on_main
+
+    start_run(run_dir, config_toml, extra)  # rank 0 writes, the others wait (start_run's own business)
+    on_main(lambda: save_splits(splits, run_dir / "splits.json"))
 
 
 def _print_plan(title: str, plan_text: str, reductions: Any) -> None:

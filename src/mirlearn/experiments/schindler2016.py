@@ -21,19 +21,22 @@ and a net killed during training resumes from its last epoch.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from mirlearn.config import Config, load_config, merge
+from mirlearn.distributed import world
 from mirlearn.errors import MirlearnError
 from mirlearn.experiments.layout import RunLayout
-from mirlearn.experiments.sigtia2014 import Inputs, Reduction, run_baselines
+from mirlearn.experiments.sigtia2014 import Inputs, Reduction, baseline_units
+from mirlearn.experiments.units import Unit, cells_done, check_shared, run_units
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.settings import FrameSettings
 from mirlearn.io import atomic_write_json
-from mirlearn.pipeline import cells_of, run_split
+from mirlearn.pipeline import OWN_OUTPUT_CELLS, cells_of, run_split
 
 __all__ = ["PAPER", "NETS", "CONFIGS", "EPOCHS", "PROFILES", "Inputs", "check_nets", "check_epochs",
            "profile_overrides", "net_config", "baseline_config", "baseline_frame_settings", "plan_run",
@@ -48,6 +51,9 @@ CONFIGS: dict[str, str] = {"shallow": "schindler2016-shallow", "deep": "schindle
 EPOCHS: tuple[int, ...] = (100, 200)
 #: At most this many epochs under the quick profile.
 QUICK_MAX_EPOCHS = 30
+#: Training patches per second of each net (batch 32, 2 CPU cores; benchmarks/results/cnn.md):
+#: the relative costs by which the units of the run are dealt over the ranks, nothing else.
+PATCHES_PER_S: dict[str, float] = {"shallow": 387.0, "deep": 225.0}
 
 #: ``paper``: every setting of the configs; ``quick``: the named reductions, listed in the report.
 PROFILES: dict[str, tuple[Reduction, ...]] = {
@@ -147,6 +153,11 @@ def reproduce(*, inputs: Inputs, out: Path, nets: Sequence[str] = NETS, epochs: 
               model_info: dict[str, Any] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run (or resume) every net on every split and the baseline; write ``run.json``.
 
+    Under several ranks (``torchrun``) the units — each net on each split, the baseline on
+    each split — are spread over the ranks (:mod:`mirlearn.experiments.units`); every rank
+    returns the record, rank 0 alone writes ``run.json``. ``out`` must be a folder every rank
+    sees.
+
     Parameters
     ----------
     inputs : log-mel frames of the dataset (the nets' frame settings) and its splits
@@ -167,28 +178,39 @@ def reproduce(*, inputs: Inputs, out: Path, nets: Sequence[str] = NETS, epochs: 
     """
     check_nets(nets)
     out.mkdir(parents=True, exist_ok=True)
+    check_shared(out)
     run = RunLayout(out)
-    timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    grid: list[Unit] = []
     for net in nets:
         cfg = net_config(net, epochs, profile, user)
+        cells = [c.name for c in cells_of(cfg)] + (list(OWN_OUTPUT_CELLS) if cfg.features.own_output else [])
+        # Epochs × patches per epoch at the net's speed: the units' relative costs, for dealing.
+        per_epoch_s = cfg.training.patches_per_track / PATCHES_PER_S.get(net, min(PATCHES_PER_S.values()))
         for k, split in enumerate(inputs.splits):
-            t0 = time.perf_counter()
-            run_split(cfg, inputs.frames, split, run.split(split.name, inputs.name, net), device=device,
-                      progress=progress, log=lambda m, n=net: log(f"{n} {m}"),
-                      model_dir=out / inputs.name / net / "model" if k == 0 else None,
-                      model_info={**(model_info or {}), "split_index": k},
-                      experiment={"paper": PAPER, "dataset": inputs.name, "net": net, "epochs": epochs})
-            timings[f"{net}/split-{split.name}"] = time.perf_counter() - t0
+            layout = run.split(split.name, inputs.name, net)
+            model_dir = out / inputs.name / net / "model" if k == 0 else None
+            grid.append(Unit(
+                name=f"{net}/split-{split.name}", timing=f"{net}/split-{split.name}",
+                cost_s=cfg.training.max_epochs * len(split.train) * per_epoch_s,
+                done=cells_done(layout, cells, *([model_dir / "model.json"] if model_dir else [])),
+                run=lambda cfg=cfg, net=net, k=k, split=split, layout=layout, model_dir=model_dir: run_split(
+                    cfg, inputs.frames, split, layout, device=device, progress=progress,
+                    log=lambda m: log(f"{net} {m}"), model_dir=model_dir,
+                    model_info={**(model_info or {}), "split_index": k},
+                    experiment={"paper": PAPER, "dataset": inputs.name, "net": net, "epochs": epochs})))
     if baselines and frame_source is not None:
-        t0 = time.perf_counter()
-        run_baselines(inputs, baselines, baseline_config(profile, user), out, frame_source=frame_source, log=log)
-        timings[f"baselines/{inputs.name}"] = time.perf_counter() - t0
+        frames = functools.cache(frame_source)
+        if world().active:  # every rank extracts together, before the units run alone
+            frames("mfcc")
+        grid += baseline_units(inputs, baselines, baseline_config(profile, user), out, frames=frames, log=log)
+    timings = run_units(grid, log=log)
     timings["total_s"] = time.perf_counter() - t_all
     previous = json.loads(run.run_json.read_text()) if run.run_json.is_file() else {}
     record = {**previous, "paper": PAPER, "nets": list(nets), "epochs": int(epochs), "profile": profile,
               "reductions": [r.describe() for r in PROFILES[profile]], "dataset": inputs.name,
               "splits": [s.name for s in inputs.splits], "baselines": list(baselines if frame_source else []),
               "user_overrides": user or {}, "timings": {**previous.get("timings", {}), **timings}}
-    atomic_write_json(run.run_json, record)
+    if world().is_main:
+        atomic_write_json(run.run_json, record)
     return record

@@ -17,6 +17,7 @@ step).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -29,8 +30,10 @@ import numpy as np
 from mirlearn.config import Config, load_config, merge
 from mirlearn.datasets.splits import Split
 from mirlearn.datasets.tracks import TrackTable
+from mirlearn.distributed import world
 from mirlearn.errors import MirlearnError
 from mirlearn.experiments.layout import RunLayout
+from mirlearn.experiments.units import Unit, cells_done, check_shared, run_units
 from mirlearn.features.frameset import FrameSet
 from mirlearn.io import atomic_write_json
 from mirlearn.pipeline import cells_of, run_baseline, run_split, transfer
@@ -276,13 +279,108 @@ def best_nets(run_dir: Path, nets: Sequence[NetSpec], splits: Sequence[Split], d
 def run_baselines(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, *,
                   frame_source: Callable[[str], FrameSet], log: Callable[[str], None]) -> None:
     """MFCC / PMSC → the same aggregation, forest and vote, on every split of ``inputs``."""
-    run = RunLayout(out)
     for kind in kinds:
         frames = frame_source("mfcc" if kind == "mfcc" else "logmel")
         for split in inputs.splits:
-            run_baseline(cfg, kind, frames, split, run.baseline(inputs.name, kind, split.name),
-                         log=lambda m, k=kind: log(f"{k.upper()} {m}"), experiment={
-                "table": "baseline", "dataset": inputs.name, "method": kind.upper(), "units": None, "net": kind})
+            _baseline_on_split(inputs.name, kind, split, cfg, frames, out, log)
+
+
+def _baseline_on_split(dataset: str, kind: str, split: Split, cfg: Config, frames: FrameSet, out: Path,
+                       log: Callable[[str], None]) -> None:
+    """One baseline (``"mfcc"`` or ``"pmsc"``) on one split of ``dataset``."""
+    run_baseline(cfg, kind, frames, split, RunLayout(out).baseline(dataset, kind, split.name),
+                 log=lambda m: log(f"{kind.upper()} {m}"), experiment={
+                     "table": "baseline", "dataset": dataset, "method": kind.upper(), "units": None, "net": kind})
+
+
+# -- the grid as independent units (one process, or spread over the ranks) --------------------
+def _plan_costs(plan: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """The plan's jobs by ``(stage, dataset, net or method, split)``, for the units' costs."""
+    return {(job["stage"], job.get("dataset"), job.get("net") or job.get("method"), job.get("split")): job
+            for job in plan}
+
+
+def baseline_units(inputs: Inputs, kinds: Sequence[str], cfg: Config, out: Path, *,
+                   frames: Callable[[str], FrameSet], log: Callable[[str], None]) -> list[Unit]:
+    """One unit per baseline and split of ``inputs`` (as :func:`run_baselines` runs them).
+
+    ``frames``: ``kind -> FrameSet`` of the baseline's frames (``"mfcc"`` or ``"logmel"``),
+    called inside each unit (memoise it: every split of a baseline reads the same frames).
+    """
+    run = RunLayout(out)
+    cells = [c.name for c in cells_of(cfg) if c.layers == "all"]
+    units: list[Unit] = []
+    for kind in kinds:
+        source = "mfcc" if kind == "mfcc" else "logmel"
+        for split in inputs.splits:
+            units.append(Unit(
+                name=f"baselines/{inputs.name}/{kind}/split-{split.name}", timing=f"baselines/{inputs.name}",
+                cost_s=_baseline_seconds(inputs.frames, split, kind, cfg),
+                done=cells_done(run.baseline(inputs.name, kind, split.name), cells),
+                run=lambda kind=kind, source=source, split=split: _baseline_on_split(
+                    inputs.name, kind, split, cfg, frames(source), out, log)))
+    return units
+
+
+def _baseline_seconds(frames: FrameSet, split: Split, kind: str, cfg: Config) -> float:
+    """Estimated seconds of a baseline on a split: its two forests (frames, windows), counted on
+    the rows of ``frames`` (a baseline's frames have about as many rows)."""
+    rows = int(sum(frames.lengths[frames.tracks.position(t)] for t in list(split.train) + list(split.valid)))
+    return 2 * forest_seconds(tree_rows(rows, cfg), 40 if kind == "mfcc" else 128, cfg.forest.n_estimators)
+
+
+def _table1_units(inputs: Inputs, out: Path, *, profile: str, nets: Sequence[NetSpec], user: dict[str, Any] | None,
+                  device: str, progress: bool, model_info: dict[str, Any] | None, log: Callable[[str], None],
+                  costs: dict[tuple, dict[str, Any]]) -> list[Unit]:
+    """One unit per net and split: train (or reuse) the net, then every feature cell; the model
+    of the first split too. A unit whose net is trained costs its forests only."""
+    run = RunLayout(out)
+    units: list[Unit] = []
+    for net in nets:
+        cfg = net_config(net, profile, user)
+        cells = [c.name for c in cells_of(cfg)]
+        for k, split in enumerate(inputs.splits):
+            layout = run.split(split.name, inputs.name, net.key)
+            model_dir = out / inputs.name / net.key / "model" if k == 0 else None
+            job = costs.get(("table1", None, net.key, split.name), {})
+            trained = (layout.net_dir / "featurenet.pt").is_file()
+            units.append(Unit(
+                name=f"table1/{net.key}/split-{split.name}", timing=f"table1/{net.key}/split-{k}",
+                cost_s=float(job.get("forest_s", 1.0) if trained else job.get("estimate_s", 1.0)),
+                done=trained and cells_done(layout, cells, *([model_dir / "model.json"] if model_dir else [])),
+                run=lambda cfg=cfg, net=net, k=k, split=split, layout=layout, model_dir=model_dir: run_split(
+                    cfg, inputs.frames, split, layout, device=device, progress=progress,
+                    log=lambda m: log(f"{net.key} {m}"), model_dir=model_dir,
+                    model_info={**(model_info or {}), "split_index": k},
+                    experiment={"table": 1, "dataset": inputs.name, "net": net.key, "method": net.method,
+                                "units": net.units})))
+    return units
+
+
+def _table2_units(inputs: Inputs, ismir: Inputs, out: Path, *, profile: str, nets: Sequence[NetSpec],
+                  user: dict[str, Any] | None, log: Callable[[str], None],
+                  costs: dict[tuple, dict[str, Any]]) -> list[Unit]:
+    """One unit per method: its best net on ``inputs`` (by validation frames, :func:`best_nets`)
+    transferred to ISMIR 2004. Call once every net of Table 1 is trained."""
+    run = RunLayout(out)
+    split = ismir.splits[0]
+    units: list[Unit] = []
+    for method, pick in sorted(best_nets(out, nets, inputs.splits, inputs.name).items()):
+        net: NetSpec = pick["net"]
+        cfg = net_config(net, profile, user)
+        layout = run.transfer("ismir2004", net.key)
+
+        def work(method=method, pick=pick, net=net, cfg=cfg, layout=layout) -> None:
+            log(f"table 2: {method} → ISMIR 2004 with the {net.key} net of {pick['split']} "
+                f"(validation frame accuracy {pick['valid_acc']:.1%})")
+            transfer(cfg, pick["net_dir"], ismir.frames, split, layout, log=log, experiment={
+                "table": 2, "dataset": "ismir2004", "net": net.key, "method": net.method, "units": net.units,
+                "source_split": pick["split"], "source_valid_acc": pick["valid_acc"]})
+
+        units.append(Unit(name=f"table2/{net.key}", timing="table2/transfer",
+                          cost_s=float(costs.get(("table2", None, method, None), {}).get("estimate_s", 1.0)),
+                          done=cells_done(layout, [c.name for c in cells_of(cfg)]), run=work))
+    return units
 
 
 def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequence[NetSpec] = NETS,
@@ -295,6 +393,11 @@ def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequen
     Each net's learner of the first split, with the forest of its predict cell, is also saved
     as a model in ``OUT/<dataset>/<net>/model`` (for ``predict``, ``features``, ``evaluate``;
     ``model_info`` goes into its ``model.json``).
+
+    Under several ranks (``torchrun``) the units of the grid — each net on each split, each
+    baseline on each split, then each net of Table 2 — are spread over the ranks
+    (:mod:`mirlearn.experiments.units`); every rank returns the record, rank 0 alone writes
+    ``run.json``. ``out`` must be a folder every rank sees.
 
     Parameters
     ----------
@@ -309,48 +412,46 @@ def reproduce(*, inputs: Inputs, out: Path, profile: str = "quick", nets: Sequen
         ``"logmel"``), for the dataset name of ``inputs`` or ``"ismir2004"``
     """
     out.mkdir(parents=True, exist_ok=True)
+    check_shared(out)
     run = RunLayout(out)
-    timings: dict[str, float] = {}
     t_all = time.perf_counter()
-    for net in nets:
-        cfg = net_config(net, profile, user)
-        for k, split in enumerate(inputs.splits):
-            t0 = time.perf_counter()
-            run_split(cfg, inputs.frames, split, run.split(split.name, inputs.name, net.key), device=device,
-                      progress=progress, log=lambda m, n=net: log(f"{n.key} {m}"),
-                      model_dir=out / inputs.name / net.key / "model" if k == 0 else None,
-                      model_info={**(model_info or {}), "split_index": k},
-                      experiment={"table": 1, "dataset": inputs.name, "net": net.key, "method": net.method,
-                                  "units": net.units})
-            timings[f"table1/{net.key}/split-{k}"] = time.perf_counter() - t0
+    # The plan's estimates deal the units over the ranks (one process runs them in order).
+    costs = _plan_costs(plan_grid(inputs, profile=profile, nets=nets, user=user, ismir=ismir, baselines=()))
     bcfg = baseline_config(profile, user)
-    if baselines and frame_source is not None:
-        t0 = time.perf_counter()
-        run_baselines(inputs, baselines, bcfg, out, log=log, frame_source=lambda kind: frame_source(inputs.name, kind))
-        timings[f"baselines/{inputs.name}"] = time.perf_counter() - t0
+    with_baselines = bool(baselines) and frame_source is not None
+    grid = _table1_units(inputs, out, profile=profile, nets=nets, user=user, device=device, progress=progress,
+                         model_info=model_info, log=log, costs=costs)
+    if with_baselines:
+        grid += baseline_units(inputs, baselines, bcfg, out, frames=_frames_of(frame_source, inputs.name, baselines),
+                               log=log)
+    timings = run_units(grid, log=log)
     if ismir is not None:
-        t0 = time.perf_counter()
-        chosen = best_nets(out, nets, inputs.splits, inputs.name)
-        split = ismir.splits[0]
-        for method, pick in sorted(chosen.items()):
-            net: NetSpec = pick["net"]
-            log(f"table 2: {method} → ISMIR 2004 with the {net.key} net of {pick['split']} "
-                f"(validation frame accuracy {pick['valid_acc']:.1%})")
-            transfer(net_config(net, profile, user), pick["net_dir"], ismir.frames, split,
-                     run.transfer("ismir2004", net.key), log=log, experiment={
-                         "table": 2, "dataset": "ismir2004", "net": net.key, "method": net.method, "units": net.units,
-                         "source_split": pick["split"], "source_valid_acc": pick["valid_acc"]})
-        timings["table2/transfer"] = time.perf_counter() - t0
-        if baselines and frame_source is not None:
-            t0 = time.perf_counter()
-            run_baselines(ismir, baselines, bcfg, out, log=log,
-                          frame_source=lambda kind: frame_source("ismir2004", kind))
-            timings["baselines/ismir2004"] = time.perf_counter() - t0
+        table2 = _table2_units(inputs, ismir, out, profile=profile, nets=nets, user=user, log=log, costs=costs)
+        if with_baselines:
+            table2 += baseline_units(ismir, baselines, bcfg, out, log=log,
+                                     frames=_frames_of(frame_source, "ismir2004", baselines))
+        timings.update(run_units(table2, log=log))
     timings["total_s"] = time.perf_counter() - t_all
     previous = json.loads(run.run_json.read_text()) if run.run_json.is_file() else {}
     record = {**previous, "profile": profile, "reductions": [r.describe() for r in PROFILES[profile]],
            "nets": [n.key for n in nets], "dataset": inputs.name, "ismir2004": ismir is not None,
            "baselines": list(baselines), "user_overrides": user or {},
            "timings": {**previous.get("timings", {}), **timings}}
-    atomic_write_json(run.run_json, record)
+    if world().is_main:
+        atomic_write_json(run.run_json, record)
     return record
+
+
+def _frames_of(frame_source: Callable[[str, str], FrameSet], dataset: str, kinds: Sequence[str]
+               ) -> Callable[[str], FrameSet]:
+    """``kind -> FrameSet`` of ``dataset``'s baseline frames, each kind extracted once.
+
+    One process extracts a kind when its first unit needs it, as before. Several ranks extract
+    every kind here, all ranks together (extraction may share its files out over the ranks),
+    before the units run alone.
+    """
+    frames = functools.cache(lambda kind: frame_source(dataset, kind))
+    if world().active:
+        for kind in dict.fromkeys("mfcc" if k == "mfcc" else "logmel" for k in kinds):
+            frames(kind)
+    return frames
