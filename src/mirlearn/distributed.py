@@ -167,12 +167,15 @@ def launched_size() -> int:
 
 
 def _backend() -> str:
+    """gloo without CUDA; with CUDA, gloo for CPU tensors and NCCL for CUDA tensors (each
+    collective goes by its tensor's device), so a job may train on the GPUs or, with
+    ``--device cpu``, on the CPUs of the same machines."""
     forced = os.environ.get(BACKEND_ENV, "").strip().lower()
     if forced:
         if forced not in ("gloo", "nccl"):
             raise ValueError(f"{BACKEND_ENV}={forced!r}: use 'gloo' or 'nccl'")
         return forced
-    return "nccl" if torch.cuda.is_available() else "gloo"
+    return "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
 
 
 def init() -> World:
@@ -193,7 +196,7 @@ def init() -> World:
     backend = _backend()
     timeout = timedelta(seconds=_env_int(TIMEOUT_ENV, _DEFAULT_TIMEOUT_S))
     local_rank = _env_int("LOCAL_RANK", _env_int("RANK", 0))
-    if backend == "nccl":
+    if "nccl" in backend:
         torch.cuda.set_device(local_rank % max(torch.cuda.device_count(), 1))
     dist.init_process_group(backend=backend, timeout=timeout)
     return world()

@@ -52,3 +52,11 @@ def test_train_on_two_ranks_saves_one_model(synth, home, small, common, ranks, t
     assert rc0 == 0 and rc1 == 0, (err0[-2000:], err1[-2000:])
     assert "model saved" in out0 and out1 == ""
     assert (out / "model" / "model.json").is_file() and (out / "metrics.json").is_file()
+
+
+def test_a_command_that_does_not_share_work_refuses_ranks_in_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun sets it; refused before joining any group
+    assert main(["transfer", str(tmp_path), "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["mirlearn: error: `mirlearn transfer` runs as one process: start it without torchrun "
+                   "(under torchrun: run, train, reproduce, embed, features)"]

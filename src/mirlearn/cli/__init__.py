@@ -64,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, --version, or a usage error already printed as one line
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    distributed = _join_ranks()
+    try:
+        distributed = _join_ranks(args.command)
+    except MirlearnError as e:
+        print(f"mirlearn: error: {e}", file=sys.stderr)
+        return 2
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
@@ -91,14 +95,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             distributed.finish()
 
 
-def _join_ranks():
+#: The commands that share their work over the ranks of a ``torchrun`` job; the others run as
+#: one process (every rank would otherwise write the same files).
+RANKED_COMMANDS = ("run", "train", "reproduce", "embed", "features")
+
+
+def _join_ranks(command: str):
     """Under ``torchrun`` (``WORLD_SIZE`` > 1): join the process group and return
     :mod:`mirlearn.distributed`; ranks other than 0 print nothing on stdout (rank 0 reports for
-    the job; errors still reach stderr). Otherwise ``None``, and torch is not imported here."""
+    the job; errors still reach stderr). Otherwise ``None``, and torch is not imported here.
+
+    Raises
+    ------
+    MirlearnError
+        A command that does not share its work over ranks, started by ``torchrun``.
+    """
     import os
 
     if os.environ.get("WORLD_SIZE", "1").strip() in ("", "0", "1"):
         return None
+    if command not in RANKED_COMMANDS:
+        raise MirlearnError(f"`mirlearn {command}` runs as one process: start it without torchrun "
+                            f"(under torchrun: {', '.join(RANKED_COMMANDS)})")
     from mirlearn import distributed
 
     w = distributed.init()
