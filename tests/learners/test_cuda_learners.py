@@ -162,10 +162,6 @@ def test_cnn_learner_features_on_cuda_without_cuda_fail_in_one_line(rng, monkeyp
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="MLPLearner.transform/predict_proba move the net to self.device without "
-                          "mirlearn.nn.train.loop.require_device: torch's bare 'AssertionError: Torch not "
-                          "compiled with CUDA enabled' instead of the ConfigError line")
 def test_mlp_learner_features_on_cuda_without_cuda_fail_in_one_line(rng):
     fs = _blobs(rng)
     learner = _mlp("cpu", max_epochs=1).fit(*_split(fs, 8))

@@ -37,21 +37,13 @@ from mirlearn.nn.mlp import MLP
 from mirlearn.nn.patches import BandStandardizer, even_patches
 from mirlearn.nn.train import HFConfig, TrainConfig, load_checkpoint, train_hf, train_sgd
 from mirlearn.nn.train.patches import PatchTrainConfig, patch_features, predict_patches, train_patches
-from tests.cuda_support import DEVICE, ON_CUDA, ieee_fp32, known_cuda_bug, needs_cuda, tensors
+from tests.cuda_support import DEVICE, ON_CUDA, ieee_fp32, needs_cuda, tensors
 
 #: Tolerances (see the module docstring).
 FORWARD = dict(rtol=1e-4, atol=1e-5)
 TRAINED = dict(rtol=1e-3, atol=1e-4)
 HF64_OBJECTIVE = dict(rtol=1e-8, atol=0.0)
 HF64_WEIGHTS = dict(rtol=1e-6, atol=1e-9)
-
-GENERATOR_BUG = ("a runner's dropout generator lives on the training device and its state is saved as is: "
-                 "torch.Generator('cpu').set_state() refuses the 16-byte CUDA (Philox) state and the CUDA "
-                 "generator the 5056-byte CPU one (mirlearn/nn/train/epoch.py OptimizerRunner.load_state_dict), "
-                 "although TrainConfig/PatchTrainConfig list 'device' as free to change on resume")
-ADAM_STATE_BUG = ("PatchEpochs.state_dict() saves the optimiser's state_dict as is: Adam's moments are the "
-                  "CUDA tensors of the run (the EpochRunner protocol asks for CPU tensors)")
-
 
 # -- data and nets ---------------------------------------------------------------------------
 
@@ -241,7 +233,6 @@ ACROSS = pytest.mark.parametrize("first, then", [(DEVICE, "cpu"), ("cpu", DEVICE
 
 @needs_cuda
 @ACROSS
-@known_cuda_bug(GENERATOR_BUG, raises=RuntimeError)
 def test_sgd_run_resumes_on_the_other_device(blobs, tmp_path, first, then):
     straight = _mlp()
     resumed = _mlp()
@@ -393,7 +384,6 @@ def test_cnn_checkpoint_written_on_cuda_holds_cpu_weights(bumps, tmp_path):
 
 
 @needs_cuda
-@known_cuda_bug(ADAM_STATE_BUG, raises=AssertionError)
 def test_cnn_checkpoint_written_on_cuda_holds_a_cpu_optimizer_state(bumps, tmp_path):
     _patches(_cnn(), bumps, _cnn_cfg(DEVICE, max_epochs=1), run_dir=tmp_path)
     ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
@@ -404,7 +394,6 @@ def test_cnn_checkpoint_written_on_cuda_holds_a_cpu_optimizer_state(bumps, tmp_p
 
 @needs_cuda
 @ACROSS
-@known_cuda_bug(GENERATOR_BUG, raises=RuntimeError)
 def test_cnn_run_resumes_on_the_other_device(bumps, tmp_path, first, then):
     kw = dict(optimizer="sgd", momentum=0.0, lr=0.02, max_epochs=4)
     straight, resumed = _cnn(), _cnn()

@@ -254,8 +254,9 @@ class MLPLearner(Learner):
         import torch
 
         from mirlearn.nn.fastmath import fast_cpu_matmul
+        from mirlearn.nn.train.loop import require_device
 
-        device = torch.device(self.device or "cpu")
+        device = require_device(self.device or "cpu")  # one line where CUDA is absent
         net = self.net_.to(device).eval()
         with torch.inference_mode(), fast_cpu_matmul(device):
             for start, xb in row_batches(X, batch_size):
@@ -265,8 +266,10 @@ class MLPLearner(Learner):
         """The network's own class probabilities per frame, ``(n_frames, n_classes)``."""
         import torch
 
+        from mirlearn.nn.train.loop import require_device
+
         self._check_fitted()
-        device = torch.device(self.device or "cpu")
+        device = require_device(self.device or "cpu")  # one line where CUDA is absent
         net = self.net_.to(device).eval()
         out = []
         with torch.inference_mode():

@@ -16,7 +16,7 @@ from torch import nn
 
 from mirlearn.errors import TrainingError
 
-__all__ = ["lend_generator", "EpochLoss", "OptimizerRunner"]
+__all__ = ["lend_generator", "EpochLoss", "OptimizerRunner", "restore_generator"]
 
 
 @contextlib.contextmanager
@@ -93,16 +93,44 @@ class OptimizerRunner:
         self.augment_generator = torch.Generator().manual_seed(int(seed))
 
     def state_dict(self) -> dict[str, Any]:
-        state = {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()}
+        """The optimiser's state (its tensors on the CPU, as every checkpoint's) and the generators'."""
+        state = {"optimizer": _to_cpu(self.optimizer.state_dict()), "generator": self.generator.get_state(),
+                 "generator_device": self.generator.device.type}
         if self.augment is not None:
             state["augment_generator"] = self.augment_generator.get_state()
         return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        # The optimiser moves its state onto the parameters' device itself.
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
+        restore_generator(self.generator, state["generator"], state.get("generator_device", "cpu"))
         if self.augment is not None:
             self.augment_generator.set_state(state["augment_generator"])
 
     def log_fields(self) -> dict[str, Any]:
         return {"lr": self.optimizer.param_groups[0]["lr"]}
+
+
+def _to_cpu(obj: Any) -> Any:
+    """``obj`` with every tensor in it copied to the CPU (nested dicts, lists and tuples)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu")
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def restore_generator(generator: torch.Generator, state: torch.Tensor, saved_on: str) -> None:
+    """Put a saved generator state back; a state saved on another kind of device (a run that
+    trained on CUDA resumed on the CPU, or the reverse) cannot be, since the two generators'
+    states differ in kind and size: the generator is then seeded from a digest of the saved
+    state, the same way every time, so the resumed run stays reproducible."""
+    if saved_on == generator.device.type:
+        generator.set_state(state)
+        return
+    import hashlib
+
+    digest = hashlib.sha256(state.cpu().numpy().tobytes()).digest()
+    generator.manual_seed(int.from_bytes(digest[:8], "little") >> 1)
