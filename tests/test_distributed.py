@@ -41,3 +41,29 @@ def test_a_bad_backend_name_is_refused(monkeypatch):
     monkeypatch.setenv(distributed.BACKEND_ENV, "mpi")
     with pytest.raises(ValueError, match="gloo"):
         distributed._backend()
+
+
+_WAITER = """
+import os, sys, time
+from mirlearn import distributed
+w = distributed.init()
+if w.rank == 1:
+    time.sleep(3)                      # busy for longer than the silence limit: still alive
+w.wait_for_all("a slow rank")
+print("met", flush=True)
+if w.rank == 1:
+    os._exit(9)                        # dies while rank 0 waits for it below
+try:
+    w.wait_for_all("a dead rank")
+except Exception as e:
+    print(distributed.lost_rank_message(e), flush=True)
+    sys.exit(3)
+"""
+
+
+def test_a_patient_wait_outlasts_a_busy_rank_and_notices_a_dead_one(ranks):
+    (rc0, out0, err0), (rc1, out1, _) = ranks(["-c", _WAITER], env={"MIRLEARN_DIST_SILENCE": "2"}).wait(timeout=120)
+    assert "met" in out0 and "met" in out1, err0[-2000:]
+    assert rc1 == 9 and rc0 == 3, err0[-2000:]
+    assert "rank(s) 1 stopped (no heartbeat for 2 s) while waiting for a dead rank" in out0
+    assert "relaunch the same command to resume" in out0

@@ -26,14 +26,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Iterator, Sequence, TypeVar
 
 import torch
 
-__all__ = ["World", "world", "init", "single_process", "device_for", "lost_rank_message", "TIMEOUT_ENV",
-           "BACKEND_ENV"]
+__all__ = ["World", "world", "init", "single_process", "device_for", "lost_rank_message", "LostRank",
+           "TIMEOUT_ENV", "BACKEND_ENV", "SILENCE_S"]
 
 T = TypeVar("T")
 
@@ -89,9 +91,34 @@ class World:
 
     # -- collectives (no-ops for one process) -------------------------------------------------
     def barrier(self) -> None:
-        """Wait until every rank gets here."""
+        """Wait until every rank gets here (at most :data:`TIMEOUT_ENV` seconds)."""
         if self.active:
             torch.distributed.barrier()
+
+    def wait_for_all(self, what: str = "") -> None:
+        """A barrier for waits of hours (rank 0 fitting a split's forests, the slowest unit of a
+        grid): no time limit while every rank is alive, but a rank whose process died (its
+        heartbeat stopped for :data:`SILENCE_S` seconds) makes it raise :class:`LostRank`.
+
+        Every rank must call it the same number of times, in the same order (as any collective).
+        """
+        if not self.active:
+            return
+        store = _store()
+        if store is None:  # no key-value store to poll: an ordinary barrier
+            self.barrier()
+            return
+        global _waits
+        _waits += 1
+        key = f"mirlearn/wait/{_waits}"
+        store.add(key, 1)
+        while int(store.add(key, 0)) < self.size:
+            silent = _silent_ranks(store, self.size)
+            if silent:
+                raise LostRank(f"rank {self.rank} of {self.size}: rank(s) {', '.join(map(str, silent))} stopped "
+                               f"(no heartbeat for {SILENCE_S:.0f} s) while waiting{' for ' + what if what else ''}")
+            time.sleep(_POLL_S)
+        self.barrier()  # everyone is here: returns at once
 
     def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         """Sum ``tensor`` over the ranks, in place; returns it. Every rank gets the same bits."""
@@ -123,6 +150,18 @@ class World:
         torch.distributed.all_gather_object(out, obj)
         return out
 
+
+class LostRank(RuntimeError):
+    """Another rank of the job died while this one waited for it."""
+
+
+#: Seconds without a heartbeat after which a rank counts as dead in :meth:`World.wait_for_all`
+#: (``MIRLEARN_DIST_SILENCE`` overrides it); each rank beats 4 times as often.
+SILENCE_ENV = "MIRLEARN_DIST_SILENCE"
+SILENCE_S = float(os.environ.get(SILENCE_ENV) or 120.0)
+_HEARTBEAT_S = SILENCE_S / 4
+_POLL_S = min(2.0, SILENCE_S / 4)
+_waits = 0
 
 _SINGLE = World()
 _override: contextvars.ContextVar[World | None] = contextvars.ContextVar("mirlearn_world", default=None)
@@ -199,7 +238,50 @@ def init() -> World:
     if "nccl" in backend:
         torch.cuda.set_device(local_rank % max(torch.cuda.device_count(), 1))
     dist.init_process_group(backend=backend, timeout=timeout)
+    _start_heartbeat(dist.get_rank())
     return world()
+
+
+def _store() -> Any:
+    """The process group's key-value store (the one ``torchrun`` or ``MASTER_ADDR`` provides), or
+    ``None`` where this torch does not expose it."""
+    try:
+        from torch.distributed.distributed_c10d import _get_default_store
+
+        return _get_default_store()
+    except Exception:  # noqa: BLE001 - a private helper: without it, waits fall back to barriers
+        return None
+
+
+def _start_heartbeat(rank: int) -> None:
+    """A daemon thread that stamps ``mirlearn/alive/<rank>`` in the store every few seconds, so
+    that a rank waiting in :meth:`World.wait_for_all` can tell a busy rank from a dead one."""
+    store = _store()
+    if store is None:
+        return
+
+    def beat() -> None:
+        while True:
+            try:
+                store.set(f"mirlearn/alive/{rank}", repr(time.time()))
+            except Exception:  # noqa: BLE001 - the store went away: the job is ending
+                return
+            time.sleep(_HEARTBEAT_S)
+
+    threading.Thread(target=beat, name="mirlearn-heartbeat", daemon=True).start()
+
+
+def _silent_ranks(store: Any, size: int) -> list[int]:
+    """Ranks whose last heartbeat is older than :data:`SILENCE_S` (a rank not yet heard from
+    counts as alive: it may still be starting)."""
+    now, silent = time.time(), []
+    for r in range(size):
+        key = f"mirlearn/alive/{r}"
+        if not store.check([key]):
+            continue
+        if now - float(store.get(key).decode()) > SILENCE_S:
+            silent.append(r)
+    return silent
 
 
 def finish() -> None:
@@ -235,6 +317,8 @@ def lost_rank_message(exc: BaseException) -> str | None:
     w = world()
     if not w.active:
         return None
+    if isinstance(exc, LostRank):
+        return f"{exc}; what was finished is kept: relaunch the same command to resume from the last checkpoint"
     text = str(exc)
     dist_error = getattr(torch.distributed, "DistError", ())
     if not (isinstance(exc, dist_error) or (isinstance(exc, RuntimeError)

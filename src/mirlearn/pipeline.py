@@ -454,7 +454,7 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
     if ranks.is_main:  # another rank's scratch may look dead from here (its pid is on another machine)
         layout.root.mkdir(parents=True, exist_ok=True)
         clean_scratch(layout.root)
-    ranks.barrier()
+    ranks.wait_for_all("rank 0 to finish the previous split")  # its forests may take hours
     outcome = SplitOutcome(split=split.name)
     t0 = time.perf_counter()
     if learner is None:

@@ -166,7 +166,7 @@ def start_run(run_dir: Path, config_toml: str, extra: dict[str, Any]) -> Path:
         print(f"note: {run_dir / 'config.toml'} holds the settings of an earlier invocation; this "
               f"invocation's are in {rec.invocation}")
     if ranks.size > 1:
-        print(f"{ranks.size} ranks (torch.distributed): they share every network's training; rank 0 writes")
+        print(f"{ranks.size} ranks (torch.distributed); rank 0 writes the results")
     ranks.barrier()
     return run_dir
 

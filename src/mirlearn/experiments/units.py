@@ -128,6 +128,7 @@ def run_units(units: Sequence[Unit], *, log: Log = print) -> dict[str, float]:
             except Exception as exc:  # noqa: BLE001 - shared with the other ranks below, then re-raised
                 error, failure = exc, (unit.name, f"{type(exc).__name__}: {exc}")
                 break
+    w.wait_for_all("the other ranks' units")  # the slowest share may take hours
     reports = w.gather_objects((timings, failure))
     if error is not None:
         raise error
