@@ -26,13 +26,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TypeVar
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["World", "world", "init", "single_process", "device_for", "lost_rank_message", "LostRank",
            "TIMEOUT_ENV", "BACKEND_ENV", "SILENCE_S"]
@@ -93,7 +95,7 @@ class World:
     def barrier(self) -> None:
         """Wait until every rank gets here (at most :data:`TIMEOUT_ENV` seconds)."""
         if self.active:
-            torch.distributed.barrier()
+            _torch().distributed.barrier()
 
     def wait_for_all(self, what: str = "") -> None:
         """A barrier for waits of hours (rank 0 fitting a split's forests, the slowest unit of a
@@ -120,16 +122,17 @@ class World:
             time.sleep(_POLL_S)
         self.barrier()  # everyone is here: returns at once
 
-    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
+    def all_reduce(self, tensor: "torch.Tensor") -> "torch.Tensor":
         """Sum ``tensor`` over the ranks, in place; returns it. Every rank gets the same bits."""
         if self.active:
-            torch.distributed.all_reduce(tensor)
+            _torch().distributed.all_reduce(tensor)
         return tensor
 
     def sum_floats(self, *values: float) -> tuple[float, ...]:
         """Each value summed over the ranks, in float64 (losses, counts of rows and errors)."""
         if not self.active:
             return tuple(float(v) for v in values)
+        torch = _torch()
         t = torch.tensor(values, dtype=torch.float64, device=_collective_device())
         torch.distributed.all_reduce(t)
         return tuple(float(v) for v in t.cpu())
@@ -139,7 +142,7 @@ class World:
         if not self.active:
             return obj
         box = [obj if self.rank == src else None]
-        torch.distributed.broadcast_object_list(box, src=src)
+        _torch().distributed.broadcast_object_list(box, src=src)
         return box[0]
 
     def gather_objects(self, obj: Any) -> list[Any]:
@@ -147,8 +150,16 @@ class World:
         if not self.active:
             return [obj]
         out: list[Any] = [None] * self.size
-        torch.distributed.all_gather_object(out, obj)
+        _torch().distributed.all_gather_object(out, obj)
         return out
+
+
+def _torch() -> Any:
+    """torch, imported on first use: code that only asks :func:`world` (a report, say) must not
+    pay for importing it, and a process group cannot exist before torch is imported anyway."""
+    import torch
+
+    return torch
 
 
 class LostRank(RuntimeError):
@@ -172,7 +183,9 @@ def world() -> World:
     forced = _override.get()
     if forced is not None:
         return forced
-    dist = torch.distributed
+    if "torch" not in sys.modules:  # no process group without torch
+        return _SINGLE
+    dist = sys.modules["torch"].distributed
     if not (dist.is_available() and dist.is_initialized()):
         return _SINGLE
     return World(rank=dist.get_rank(), size=dist.get_world_size(),
@@ -214,7 +227,7 @@ def _backend() -> str:
         if forced not in ("gloo", "nccl"):
             raise ValueError(f"{BACKEND_ENV}={forced!r}: use 'gloo' or 'nccl'")
         return forced
-    return "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
+    return "cpu:gloo,cuda:nccl" if _torch().cuda.is_available() else "gloo"
 
 
 def init() -> World:
@@ -224,10 +237,13 @@ def init() -> World:
     returned. Under NCCL each rank takes the GPU of its ``LOCAL_RANK``. The collective timeout
     is :data:`TIMEOUT_ENV` seconds (default 3 hours).
     """
+    size = launched_size()
+    if size <= 1 and "torch" not in sys.modules:
+        return _SINGLE
+    torch = _torch()
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized():
         return world()
-    size = launched_size()
     if size <= 1:
         return _SINGLE
     if not dist.is_available():
@@ -286,13 +302,16 @@ def _silent_ranks(store: Any, size: int) -> list[int]:
 
 def finish() -> None:
     """Leave the process group (at the end of a command), if one was joined."""
-    dist = torch.distributed
+    if "torch" not in sys.modules:
+        return
+    dist = _torch().distributed
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
 
-def _collective_device() -> torch.device:
+def _collective_device() -> "torch.device":
     """Where tensors of a collective must live: the rank's GPU under NCCL, else the CPU."""
+    torch = _torch()
     dist = torch.distributed
     if dist.is_initialized() and dist.get_backend() == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
@@ -303,8 +322,8 @@ def device_for(device: str) -> str:
     """The device a rank uses for ``device``: a bare ``'cuda'`` means the rank's own GPU
     (``cuda:LOCAL_RANK``) when several ranks share a machine; anything else is unchanged."""
     w = world()
-    if device == "cuda" and w.active and torch.cuda.is_available():
-        return f"cuda:{w.local_rank % torch.cuda.device_count()}"
+    if device == "cuda" and w.active and _torch().cuda.is_available():
+        return f"cuda:{w.local_rank % _torch().cuda.device_count()}"
     return device
 
 
@@ -320,7 +339,7 @@ def lost_rank_message(exc: BaseException) -> str | None:
     if isinstance(exc, LostRank):
         return f"{exc}; what was finished is kept: relaunch the same command to resume from the last checkpoint"
     text = str(exc)
-    dist_error = getattr(torch.distributed, "DistError", ())
+    dist_error = getattr(_torch().distributed, "DistError", ())
     if not (isinstance(exc, dist_error) or (isinstance(exc, RuntimeError)
                                             and any(k in text for k in ("gloo", "NCCL", "Connection", "Timed out")))):
         return None
