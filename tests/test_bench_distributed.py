@@ -8,7 +8,8 @@ from benchmarks.bench_distributed import gtzan_plan, lpt_makespan, project
 
 
 def test_longest_first_dealing():
-    assert lpt_makespan([5.0, 4.0, 3.0, 3.0, 3.0], 2) == 9.0   # {5, 4} against {3, 3, 3}
+    # longest first to the least loaded: {5, 3} and {4, 3, 3} (the best, {5, 4} and {3, 3, 3}, is 9)
+    assert lpt_makespan([3.0, 5.0, 3.0, 4.0, 3.0], 2) == 10.0
     assert lpt_makespan([1.0, 1.0, 1.0], 8) == 1.0               # more machines than units
     assert lpt_makespan([2.0, 3.0], 1) == 5.0
 
