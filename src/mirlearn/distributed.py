@@ -23,6 +23,7 @@ failure into one line saying how to resume.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import os
@@ -269,11 +270,18 @@ def _store() -> Any:
         return None
 
 
+_heartbeat_stop = threading.Event()
+_heartbeat: threading.Thread | None = None
+
+
 def _start_heartbeat(rank: int) -> None:
-    """A daemon thread that stamps ``mirlearn/alive/<rank>`` in the store every few seconds, so
-    that a rank waiting in :meth:`World.wait_for_all` can tell a busy rank from a dead one."""
+    """A thread that stamps ``mirlearn/alive/<rank>`` in the store every few seconds, so that a
+    rank waiting in :meth:`World.wait_for_all` can tell a busy rank from a dead one. Stopped by
+    :func:`finish` (or at exit) before the store goes: a thread inside a store call while the
+    store is destroyed aborts the process."""
+    global _heartbeat
     store = _store()
-    if store is None:
+    if store is None or _heartbeat is not None:
         return
 
     def beat() -> None:
@@ -282,9 +290,21 @@ def _start_heartbeat(rank: int) -> None:
                 store.set(f"mirlearn/alive/{rank}", repr(time.time()))
             except Exception:  # noqa: BLE001 - the store went away: the job is ending
                 return
-            time.sleep(_HEARTBEAT_S)
+            if _heartbeat_stop.wait(_HEARTBEAT_S):
+                return
 
-    threading.Thread(target=beat, name="mirlearn-heartbeat", daemon=True).start()
+    _heartbeat_stop.clear()
+    _heartbeat = threading.Thread(target=beat, name="mirlearn-heartbeat", daemon=True)
+    _heartbeat.start()
+    atexit.register(_stop_heartbeat)
+
+
+def _stop_heartbeat() -> None:
+    global _heartbeat
+    if _heartbeat is not None:
+        _heartbeat_stop.set()
+        _heartbeat.join(timeout=30)
+        _heartbeat = None
 
 
 def _silent_ranks(store: Any, size: int) -> list[int]:
@@ -302,6 +322,7 @@ def _silent_ranks(store: Any, size: int) -> list[int]:
 
 def finish() -> None:
     """Leave the process group (at the end of a command), if one was joined."""
+    _stop_heartbeat()
     if "torch" not in sys.modules:
         return
     dist = _torch().distributed
