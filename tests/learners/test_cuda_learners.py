@@ -21,20 +21,10 @@ from mirlearn.features.frameset import FrameSet
 from mirlearn.learners import MLPLearner, load_learner
 from mirlearn.learners.cnn import CNNLearner
 from tests.cuda_support import DEVICE, ieee_fp32, needs_cuda
+from tests.learners.blobs import blobs
 
 FORWARD = dict(rtol=1e-4, atol=1e-5)
 TRAINED = dict(rtol=1e-3, atol=1e-4)
-
-
-def _blobs(rng, n_tracks=12, frames=40, dim=16, n_classes=3) -> FrameSet:
-    """Raw (unstandardised) frames of 3 separable classes, one class per track."""
-    centres = rng.normal(0, 3, (n_classes, dim))
-    tracks, mats = [], []
-    for i in range(n_tracks):
-        c = i % n_classes
-        mats.append((centres[c] + rng.normal(0, 1, (frames, dim))).astype(np.float32) * 5 + 2)
-        tracks.append(Track(f"t{i}", Path(f"t{i}.wav"), f"c{c}"))
-    return FrameSet(np.concatenate(mats), np.arange(n_tracks + 1) * frames, TrackTable(tracks))
 
 
 def _bands(rng, n_tracks=8, frames=60, dim=40) -> FrameSet:
@@ -62,7 +52,7 @@ def _on(module: torch.nn.Module, device: str) -> bool:
 
 @needs_cuda
 def test_mlp_learner_fits_on_cuda_and_transforms_there_as_on_the_cpu(rng, tmp_path):
-    fs = _blobs(rng)
+    fs = blobs(rng)
     learner = _mlp(DEVICE, dropout=0.25).fit(*_split(fs, 8))
     assert _on(learner.net_, "cpu")                 # fit hands the net back on the CPU
     assert (learner.predict_proba(fs).argmax(1) == fs.frame_labels()).mean() > 0.9
@@ -88,7 +78,7 @@ def test_mlp_learner_fits_on_cuda_and_transforms_there_as_on_the_cpu(rng, tmp_pa
 @needs_cuda
 def test_mlp_learner_trained_on_cuda_matches_one_trained_on_the_cpu(rng):
     """No dropout (the masks are the device's own): same batches, same start, close weights."""
-    fs = _blobs(rng)
+    fs = blobs(rng)
     train, valid = _split(fs, 8)
     with ieee_fp32():
         on_dev = _mlp(DEVICE, max_epochs=3).fit(train, valid)
@@ -101,7 +91,7 @@ def test_mlp_learner_trained_on_cuda_matches_one_trained_on_the_cpu(rng):
 
 @needs_cuda
 def test_mlp_learner_hessian_free_on_cuda(rng):
-    fs = _blobs(rng)
+    fs = blobs(rng)
     learner = _mlp(DEVICE, activation="sigmoid", optimizer="hf", loss="sigmoid", max_epochs=3, max_cg_iters=20,
                    patience=0).fit(*_split(fs, 8))
     h = learner.train_result_.history
@@ -136,7 +126,7 @@ def test_cuda_learners_without_cuda_fail_in_one_line(rng, monkeypatch):
     """``fit`` with ``device='cuda'`` where CUDA is absent: one ConfigError line, before training.
     CUDA is hidden, so this runs on every machine."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    mlp_data, cnn_data = _split(_blobs(rng), 8), _split(_bands(rng), 6)
+    mlp_data, cnn_data = _split(blobs(rng), 8), _split(_bands(rng), 6)
     fits = {
         "mlp sgd": lambda: _mlp("cuda", max_epochs=1).fit(*mlp_data),
         "mlp hf": lambda: _mlp("cuda", activation="sigmoid", optimizer="hf", loss="sigmoid", max_epochs=1).fit(*mlp_data),
@@ -163,7 +153,7 @@ def test_cnn_learner_features_on_cuda_without_cuda_fail_in_one_line(rng, monkeyp
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_mlp_learner_features_on_cuda_without_cuda_fail_in_one_line(rng):
-    fs = _blobs(rng)
+    fs = blobs(rng)
     learner = _mlp("cpu", max_epochs=1).fit(*_split(fs, 8))
     learner.device = "cuda"
     for call in (lambda: learner.transform(fs), lambda: learner.predict_proba(fs)):

@@ -1,27 +1,13 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import MirlearnError
-from mirlearn.features.frameset import FrameSet
 from mirlearn.learners import MLPLearner
-
-
-def _blobs(rng, n_tracks=12, frames=40, dim=16, n_classes=3):
-    centres = rng.normal(0, 3, (n_classes, dim))
-    tracks, mats = [], []
-    for i in range(n_tracks):
-        c = i % n_classes
-        mats.append((centres[c] + rng.normal(0, 1, (frames, dim))).astype(np.float32) * 5 + 2)
-        tracks.append(Track(f"t{i}", Path(f"t{i}.wav"), f"c{c}"))
-    X = np.concatenate(mats)
-    return FrameSet(X, np.arange(n_tracks + 1) * frames, TrackTable(tracks))
+from tests.learners.blobs import blobs
 
 
 def test_fit_transform_save_load(tmp_path, rng):
-    fs = _blobs(rng)
+    fs = blobs(rng)
     ids = fs.tracks.ids
     learner = MLPLearner(hidden=(8, 6, 4), dropout=0.25, lr=0.05, batch_size=32, max_epochs=30,
                              patience=5, progress=False, run_dir=tmp_path / "net")
@@ -50,13 +36,13 @@ def test_fit_transform_save_load(tmp_path, rng):
 
 def test_transform_before_fit_is_an_error(rng):
     with pytest.raises(MirlearnError, match="not fitted"):
-        MLPLearner().transform(_blobs(rng))
+        MLPLearner().transform(blobs(rng))
 
 
 def test_frame_caps_are_passed_on_and_valid_sample_is_seeded(rng, monkeypatch):
     import mirlearn.nn.train as train_mod
 
-    fs = _blobs(rng, n_tracks=12, frames=40)
+    fs = blobs(rng, n_tracks=12, frames=40)
     ids = fs.tracks.ids
     seen = {}
 
@@ -107,7 +93,7 @@ def test_get_params_set_params_and_clone_follow_scikit_learn(rng):
 def test_a_clone_of_a_fitted_learner_is_unfitted_and_trains_to_the_same_weights(rng):
     from sklearn.base import clone
 
-    fs = _blobs(rng)
+    fs = blobs(rng)
     ids = fs.tracks.ids
     kw = dict(hidden=(8, 6, 4), lr=0.05, batch_size=32, max_epochs=3, progress=False)
     a = MLPLearner(**kw).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
@@ -129,7 +115,7 @@ def test_layers_are_named_and_known_before_fitting():
 def test_load_learner_reads_any_family(tmp_path, rng):
     from mirlearn.learners import load_learner
 
-    fs = _blobs(rng)
+    fs = blobs(rng)
     ids = fs.tracks.ids
     a = MLPLearner(hidden=(8, 6, 4), max_epochs=1, progress=False).fit(fs.subset(ids[:8]), fs.subset(ids[8:]))
     a.save(tmp_path / "m")
