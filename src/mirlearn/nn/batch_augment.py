@@ -68,7 +68,7 @@ import torch
 from mirlearn.errors import ConfigError, MirlearnError
 
 __all__ = ["AugmentDraw", "BatchAugment", "DB_REPRESENTATIONS", "GAIN_REPRESENTATIONS", "apply", "apply_draw",
-           "beta_sample", "draw"]
+           "apply_padded", "beta_sample", "draw"]
 
 #: Representations in dB (``10 log10`` of a power): a gain of ``g`` dB adds ``g``.
 DB_REPRESENTATIONS: frozenset[str] = frozenset({"logmel", "cqt"})
@@ -457,3 +457,41 @@ def apply(aug: BatchAugment, x: torch.Tensor, y: torch.Tensor, n_classes: int, g
     d = draw(aug, x.shape, generator)
     return apply_draw(aug, d, x, y, n_classes, representation=representation, standardizer=standardizer,
                       inplace=inplace)
+
+
+def apply_padded(aug: BatchAugment, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor, n_classes: int,
+                 generator: torch.Generator, *, representation: str, standardizer: Any = None,
+                 inplace: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`apply` on patches whose first ``lengths`` frames are real and the rest zero padding
+    (for nets that read the lengths, :class:`mirlearn.nn.rnn.PatchRNN`).
+
+    The same draws and the same changes as :func:`apply` on the real frames; then the padding is
+    zero again (a gain's offset or a partner's frames do not leak into it), and with mixup a
+    patch's real length becomes the longer of its own and its partner's (the mix holds the
+    partner's frames there).
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(B, bands, frames)], float
+    lengths : torch.Tensor [shape=(B,)], int64
+        Real frames of each patch, in ``1..frames``.
+
+    Returns
+    -------
+    x_aug, target : as :func:`apply`
+    lengths : torch.Tensor [shape=(B,)], int64
+        The real frames of each augmented patch.
+    """
+    if x.dim() != 3 or lengths.shape != (x.shape[0],):
+        raise ValueError(f"apply_padded takes patches (B, bands, frames) and (B,) lengths, got {tuple(x.shape)} "
+                         f"and {tuple(lengths.shape)}")
+    aug.validate(tuple(x.shape[1:]), representation=representation)
+    if not aug.enabled:
+        return x, y, lengths
+    d = draw(aug, x.shape, generator)
+    out, target = apply_draw(aug, d, x, y, n_classes, representation=representation, standardizer=standardizer,
+                             inplace=inplace)
+    if d.lam is not None:
+        lengths = torch.maximum(lengths, lengths[d.perm.to(lengths.device)])
+    pad = torch.arange(x.shape[2], device=out.device)[None, :] >= lengths.to(out.device)[:, None]
+    return out.masked_fill_(pad[:, None, :], 0.0), target, lengths

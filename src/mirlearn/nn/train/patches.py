@@ -10,6 +10,9 @@ run a trained net over a :class:`~mirlearn.nn.patches.PatchGrid`.
 
 Labels are per *track*; every patch takes its track's label. Patches are gathered from the
 frame matrix batch by batch (:func:`mirlearn.nn.patches.gather`): no copy of the data set.
+A net with ``takes_lengths = True`` (the recurrent nets of :mod:`mirlearn.nn.rnn`) is also
+given the real frames of each patch (``lengths=``) whenever a batch holds zero-padded patches
+of tracks shorter than one patch; other nets are called as ``model(x)``, as they always were.
 
 Examples
 --------
@@ -167,7 +170,8 @@ class PatchEpochs(OptimizerRunner):
 
     Parameters
     ----------
-    model : PatchCNN (or any module taking (B, n_bands, patch_frames) → logits)
+    model : PatchCNN, PatchRNN (or any module taking (B, n_bands, patch_frames) → logits; with
+        ``takes_lengths = True`` also ``lengths=`` (B,) int64 for batches with padded patches)
     X, offsets, y : training frame matrix (n_rows, n_bands), track offsets (n_tracks + 1,),
         per-track class indices (n_tracks,)
     valid_offsets : np.ndarray or None
@@ -216,9 +220,23 @@ class PatchEpochs(OptimizerRunner):
         order = np.random.default_rng(derive_seed(seed, _STREAM_ORDER, epoch)).permutation(len(grid))
         return grid, order.astype(np.int64)
 
-    def run_epoch(self, model: nn.Module, epoch: int) -> float:
+    def _augment_batch(self, xb: torch.Tensor, yb: torch.Tensor,
+                       lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``config.augment`` on a training batch (its own buffer: changed in place); a batch
+        with padded patches for a net that reads lengths keeps its padding zero and its lengths
+        right (:func:`mirlearn.nn.batch_augment.apply_padded`)."""
         from mirlearn.nn.batch_augment import apply as augment_batch
+        from mirlearn.nn.batch_augment import apply_padded
 
+        if lengths is None:
+            xb, target = augment_batch(self.augment, xb, yb, self.n_classes, self.augment_generator,
+                                       representation=self.representation, standardizer=self.standardizer,
+                                       inplace=True)
+            return xb, target, None
+        return apply_padded(self.augment, xb, yb, lengths, self.n_classes, self.augment_generator,
+                            representation=self.representation, standardizer=self.standardizer, inplace=True)
+
+    def run_epoch(self, model: nn.Module, epoch: int) -> float:
         if self.ranks.active:
             return self._run_epoch_shared(model, epoch)
         model.train()
@@ -237,11 +255,10 @@ class PatchEpochs(OptimizerRunner):
                                 self.device)
                 yb = torch.from_numpy(labels[idx]).to(self.device)
                 target = yb
+                lengths = _batch_lengths(model, grid, idx, self.patch_frames)
                 if self.augment is not None:  # xb is this batch's own buffer: changed in place
-                    xb, target = augment_batch(self.augment, xb, yb, self.n_classes, self.augment_generator,
-                                               representation=self.representation, standardizer=self.standardizer,
-                                               inplace=True)
-                loss = _loss(model(xb), target, self.multilabel)
+                    xb, target, lengths = self._augment_batch(xb, yb, lengths)
+                loss = _loss(_forward(model, xb, lengths), target, self.multilabel)
                 epoch_loss.add(b, loss, len(idx))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -251,7 +268,6 @@ class PatchEpochs(OptimizerRunner):
     def _run_epoch_shared(self, model: nn.Module, epoch: int) -> float:
         """:meth:`run_epoch` on this rank's share of every batch (the same patches and order on
         every rank), gradients averaged by DDP (:mod:`mirlearn.nn.train.data_parallel`)."""
-        from mirlearn.nn.batch_augment import apply as augment_batch
         from mirlearn.nn.train import data_parallel as dp
 
         model.train()
@@ -274,11 +290,10 @@ class PatchEpochs(OptimizerRunner):
                 xb = _to_device(gather(self.X, grid, idx, self.patch_frames, self.standardizer, out=self._buffer),
                                 self.device)
                 target = yb = torch.from_numpy(labels[idx]).to(self.device)
+                lengths = _batch_lengths(model, grid, idx, self.patch_frames)
                 if self.augment is not None and len(idx):
-                    xb, target = augment_batch(self.augment, xb, yb, self.n_classes, self.augment_generator,
-                                               representation=self.representation, standardizer=self.standardizer,
-                                               inplace=True)
-                loss_sum = _loss(self._ddp(xb), target, self.multilabel, reduction="sum")
+                    xb, target, lengths = self._augment_batch(xb, yb, lengths)
+                loss_sum = _loss(_forward(self._ddp, xb, lengths), target, self.multilabel, reduction="sum")
                 total += loss_sum.detach().double()
                 opt.zero_grad(set_to_none=True)
                 (loss_sum * dp.share_scale(len(batch), ranks)).backward()  # DDP averages over the ranks
@@ -322,6 +337,23 @@ def _loss(logits: torch.Tensor, target: torch.Tensor, multilabel: bool, reductio
 
 
 
+def _batch_lengths(model: nn.Module, grid: PatchGrid, idx: np.ndarray, patch_frames: int) -> torch.Tensor | None:
+    """The real frames of the batch's patches (int64, CPU) for a net that reads them
+    (``model.takes_lengths``, :class:`mirlearn.nn.rnn.PatchRNN`); ``None`` for other nets and
+    for a batch without padded patches."""
+    if not getattr(model, "takes_lengths", False):
+        return None
+    lengths = grid.length[idx]
+    if len(lengths) == 0 or bool((lengths >= int(patch_frames)).all()):
+        return None
+    return torch.from_numpy(np.ascontiguousarray(lengths, dtype=np.int64))
+
+
+def _forward(model: nn.Module, xb: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """The logits of a batch, given its patches' lengths when there are padded ones."""
+    return model(xb) if lengths is None else model(xb, lengths=lengths)
+
+
 def _logits_batches(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardizer: BandStandardizer | None,
                     patch_frames: int, batch_size: int, device: torch.device):
     """Yield ``(index, logits)`` over ``grid`` in order, in eval mode without gradients (the
@@ -334,7 +366,7 @@ def _logits_batches(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardiz
             for a in range(0, len(grid), batch_size):
                 idx = np.arange(a, min(a + batch_size, len(grid)), dtype=np.int64)
                 xb = _to_device(gather(X, grid, idx, patch_frames, standardizer, out=buf), device)
-                yield idx, model(xb)
+                yield idx, _forward(model, xb, _batch_lengths(model, grid, idx, patch_frames))
     finally:
         model.train(was_training)
 
@@ -497,7 +529,8 @@ def patch_features(model: nn.Module, X: np.ndarray, grid: PatchGrid, standardize
             for a in range(0, len(grid), int(batch_size)):
                 idx = np.arange(a, min(a + int(batch_size), len(grid)), dtype=np.int64)
                 xb = _to_device(gather(X, grid, idx, patch_frames, standardizer, out=buf), dev)
-                feats = model.features(xb, layers)
+                lengths = _batch_lengths(model, grid, idx, patch_frames)
+                feats = model.features(xb, layers) if lengths is None else model.features(xb, layers, lengths=lengths)
                 out[a:a + len(idx)] = torch.cat([feats[n] for n in layers], 1).float().cpu().numpy()
     finally:
         model.train(was_training)
