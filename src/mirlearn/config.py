@@ -63,20 +63,24 @@ class CNNConfig:
     init: str = "he"  #: weight initialisation: "he" or "glorot"
 
 
+#: Section keys added after configurations were first saved: :meth:`Config.to_dict` (hence the
+#: saved ``config.toml`` and settings) leaves them out while unset.
+_OMITTED_WHEN_UNSET = {"features": ("timescales", "pool"), "training": ("adagrad_initial_accumulator", "adagrad_eps")}
+
 #: Training keys only one learner family reads; a configuration giving the other family's
 #: keys is refused (one line) instead of silently ignoring them.
 MLP_TRAINING_KEYS = frozenset({"init_damping", "max_cg_iters", "curvature_fraction", "max_train_frames",
                                "frames_per_epoch", "max_valid_frames"})
 CNN_TRAINING_KEYS = frozenset({"momentum", "nesterov", "weight_decay", "patches_per_track"})
 #: Optimisers per learner family.
-OPTIMIZERS = {"mlp": ("sgd", "hf"), "cnn": ("sgd", "adam", "nadam")}
+OPTIMIZERS = {"mlp": ("sgd", "hf", "adagrad"), "cnn": ("sgd", "adam", "nadam", "adagrad")}
 
 
 @dataclass
 class TrainingConfig:
     """Optimiser settings: SGD for ReLU nets, Hessian-Free for sigmoid nets."""
 
-    optimizer: str = "sgd"  #: "sgd" or "hf"
+    optimizer: str = "sgd"  #: "sgd", "hf" or "adagrad" (a CNN: "adam", "nadam", "sgd" or "adagrad")
     loss: str = "softmax"  #: "softmax" (cross-entropy) or "sigmoid" (binary CE per output)
     task: str = "label"  #: what the net learns: "label" (the classes) or "tags" (one sigmoid per tag)
     lr: float = 0.01  #: SGD learning rate, no schedule
@@ -96,6 +100,10 @@ class TrainingConfig:
     nesterov: bool = False  #: CNN, optimizer "sgd": Nesterov momentum
     weight_decay: float = 0.0  #: CNN: L2 penalty on the weights (torch optimisers' weight_decay)
     patches_per_track: int = 8  #: CNN: random patches drawn from each training track per epoch
+    #: optimizer "adagrad": the sum of squared gradients starts at this value (unset: 0, torch's)
+    adagrad_initial_accumulator: float | None = None
+    #: optimizer "adagrad": added to the root of that sum (unset: 1e-10, torch's)
+    adagrad_eps: float | None = None
 
 
 @dataclass
@@ -111,6 +119,12 @@ class FeaturesConfig:
     #: also score the learner's own output per track: the mean of its probabilities (the
     #: class of highest mean, "max probability") and the majority vote of its rows
     own_output: bool = False
+    #: multi-timescale pooling (Hamel et al. 2011): window lengths, s, pooled side by side in
+    #: every aggregated row, one row every hop_seconds (the rows' window is the longest);
+    #: unset: the one window_seconds
+    timescales: list[float] | None = None
+    #: statistics of every aggregation window: "mean", "var", "max", "min" (unset: mean, var)
+    pool: list[str] | None = None
 
 
 @dataclass
@@ -215,6 +229,10 @@ class Config:
             del d["augment"]
         d["frames"] = self.frames.to_dict()  # a frame kind's own settings only where they are read
         del d["cnn" if self.learner == "mlp" else "network"]
+        for name in ("features", "training"):  # multi-timescale pooling, AdaGrad: the same
+            for key in _OMITTED_WHEN_UNSET[name]:
+                if d[name].get(key) is None:
+                    d[name].pop(key, None)
         if self.learner == "mlp":
             del d["learner"]  # an MLP configuration reads as it always has
         other = CNN_TRAINING_KEYS if self.learner == "mlp" else MLP_TRAINING_KEYS
@@ -267,6 +285,8 @@ class Config:
                "must be > 0 (seconds)")
         _check(_finite(f.hop_seconds) and f.hop_seconds > 0, "features.hop_seconds", f.hop_seconds,
                "must be > 0 (seconds)")
+        self._validate_pooling()
+        self._validate_adagrad()
         _check(fo.n_estimators >= 1, "forest.n_estimators", fo.n_estimators, "must be >= 1")
         _check(_max_features_ok(fo.max_features), "forest.max_features", fo.max_features,
                "must be 'sqrt', 'log2', an integer >= 1, a float in (0, 1] or unset")
@@ -287,6 +307,40 @@ class Config:
         self._validate_augment()
         return self
 
+    def _validate_pooling(self) -> None:
+        """``features.timescales`` and ``features.pool`` (:mod:`mirlearn.features.pooling`)."""
+        from mirlearn.features.pooling import check_pool, check_timescales
+
+        f = self.features
+        if f.timescales is not None:
+            # The rows pooled: frames for the MLP, a CNN's patches every patch_hop frames.
+            hop = self.frames.hop_length * (self.cnn.patch_hop if self.learner == "cnn" else 1)
+            try:
+                check_timescales(f.timescales, self.frames.sr, hop)
+            except ValueError as e:
+                raise ConfigError(f"config key features.timescales={f.timescales!r}: {e}") from None
+        if f.pool is not None:
+            try:
+                check_pool(f.pool)
+            except ValueError as e:
+                raise ConfigError(f"config key features.pool={f.pool!r}: {e}") from None
+        for key in ("timescales", "pool"):
+            _check(getattr(f, key) is None or self.training.task == "label", f"features.{key}", getattr(f, key),
+                   "is read by the feature cells of a label task; training.task = 'tags' pools windows by "
+                   "mean and variance")
+
+    def _validate_adagrad(self) -> None:
+        """``training.adagrad_*``: read only with optimizer "adagrad"."""
+        t = self.training
+        for key, ok, what in (("adagrad_initial_accumulator", lambda v: _finite(v) and v >= 0, "must be >= 0"),
+                              ("adagrad_eps", lambda v: _finite(v) and v > 0, "must be > 0")):
+            value = getattr(t, key)
+            if value is None:
+                continue
+            _check(t.optimizer == "adagrad", f"training.{key}", value,
+                   f"is read only with training.optimizer = 'adagrad' (it is {t.optimizer!r})")
+            _check(ok(value), f"training.{key}", value, what)
+
     def _validate_augment(self) -> None:
         a = self.augment
         _check(a.backend in ("librosa", "rubberband"), "augment.backend", a.backend, "must be 'librosa' or 'rubberband'")
@@ -299,9 +353,9 @@ class Config:
             _check(getattr(a, key) >= 0, f"augment.{key}", getattr(a, key), "must be >= 0 (0: off)")
         batch = a.batch()
         if batch is not None:
-            if self.learner == "mlp" and self.training.optimizer != "sgd":
+            if self.learner == "mlp" and self.training.optimizer == "hf":
                 raise ConfigError("config key [augment]: per-batch augmentation (batch_gain_db, freq_masks, mixup_alpha) "
-                                  "trains with optimizer 'sgd'; Hessian-Free takes the offline copies only")
+                                  "trains with optimizer 'sgd' or 'adagrad'; Hessian-Free takes the offline copies only")
             from mirlearn.nn.batch_augment import BatchAugment
 
             shape = (self.frames.dim, self.cnn.patch_frames) if self.learner == "cnn" else (self.frames.dim,)

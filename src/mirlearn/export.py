@@ -20,7 +20,8 @@ every row in seconds, a name for every column, and the time base the rows were m
 
 Column names are ``layer<L>_unit<K>`` (``K`` counts from 0 within layer ``L``, zero-padded)
 for frame features; aggregated rows hold the means of those columns, then their variances,
-named ``..._mean`` and ``..._var``.
+named ``..._mean`` and ``..._var`` (a model pooled with other statistics or over several time
+scales: ``..._max``, ``..._mean_2.5s``, see :mod:`mirlearn.features.pooling`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ __all__ = ["FORMATS", "Features", "feature_columns", "row_times", "write_feature
 FORMATS = ("npz", "npy", "csv")
 
 
-def feature_columns(widths: Mapping[str, int], layers: Sequence[str], aggregate: bool) -> list[str]:
+def feature_columns(widths: Mapping[str, int], layers: Sequence[str], aggregate: bool, *,
+                    pool: Sequence[str] | None = None, timescales: Sequence[float] | None = None) -> list[str]:
     """Names of the feature columns of ``layers`` (in that order), e.g. ``layer2_unit007``.
 
     Parameters
@@ -53,6 +55,9 @@ def feature_columns(widths: Mapping[str, int], layers: Sequence[str], aggregate:
     layers : the chosen layer names, in the order of the columns
     aggregate : the rows are windows: every unit gives ``_mean`` then (after all means)
         ``_var`` columns, as :func:`mirlearn.features.aggregate.aggregate` lays them out
+    pool, timescales : the windows' statistics and lengths (s) when pooled otherwise
+        (:func:`mirlearn.features.pooling.pooled_columns`: ``..._max``, or with several time
+        scales ``..._max_2.5s``); ignored for frames
     """
     names = []
     for layer in layers:
@@ -60,6 +65,10 @@ def feature_columns(widths: Mapping[str, int], layers: Sequence[str], aggregate:
         digits = max(3, len(str(w - 1)))
         prefix = f"layer{layer}" if str(layer).isdigit() else str(layer)  # MLP: layer2_…; CNN: conv1_…
         names += [f"{prefix}_unit{k:0{digits}d}" for k in range(w)]
+    if aggregate and (pool is not None or timescales is not None):
+        from mirlearn.features.pooling import DEFAULT_POOL, pooled_columns
+
+        return pooled_columns(names, pool=DEFAULT_POOL if pool is None else pool, timescales=timescales)
     if aggregate:
         return [f"{n}_mean" for n in names] + [f"{n}_var" for n in names]
     return names

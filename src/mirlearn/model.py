@@ -22,7 +22,7 @@ Saved as a folder::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -217,11 +217,9 @@ class GenreModel:
 
         ``learner_options`` are runtime options of the learner (``run_dir``, ``device``, ``progress``).
         """
-        from mirlearn.pipeline import make_forest
+        from mirlearn.pipeline import make_forest, predict_spec
 
-        f = cfg.features
-        return cls(learner_from_config(cfg, **learner_options), make_forest(cfg),
-                   FeatureSpec(f.predict_layers, f.predict_aggregate, f.window_seconds, f.hop_seconds),
+        return cls(learner_from_config(cfg, **learner_options), make_forest(cfg), predict_spec(cfg),
                    cfg.frames, {"config": cfg.name, "max_seconds": cfg.frames.max_seconds})
 
     def fit(self, frames: FrameSet, split: Any, *, work_dir: str | Path | None = None,
@@ -265,12 +263,9 @@ class GenreModel:
 
     @staticmethod
     def _rows(raw: FrameSet, spec: FeatureSpec) -> FrameSet:
-        """The rows ``spec`` asks for from frame-level features: windows when it aggregates."""
-        from mirlearn.features.aggregate import aggregate_frameset
-
-        if not spec.aggregate:
-            return raw
-        return aggregate_frameset(raw, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds)
+        """The rows ``spec`` asks for from frame-level features: windows when it aggregates
+        (pooled over the spec's time scales and statistics when it has them)."""
+        return spec.rows(raw)
 
     # -- feature choice -------------------------------------------------------------------
     def layer_selection(self, layers: LayerSpec | None = None) -> tuple[str, ...]:
@@ -303,15 +298,19 @@ class GenreModel:
         Parameters
         ----------
         layers : see :meth:`layer_selection`
-        aggregate : mean and variance over windows instead of frames
+        aggregate : mean and variance over windows instead of frames (the model's pooling
+            statistics and time scales when it has them)
         window_seconds, hop_seconds : aggregation window and hop, s (default: the model's,
-            e.g. 2 s and 1 s for the ``demo`` config, 5 s and 2.5 s for the paper's)
+            e.g. 2 s and 1 s for the ``demo`` config, 5 s and 2.5 s for the paper's); a window
+            given for a model pooled over several time scales replaces them by that one window
         """
         sel = self.layer_selection(layers)
+        timescales = self.spec.timescales if window_seconds is None else None
         return FeatureSpec(",".join(sel) if len(sel) > 1 else sel[0],
                            self.spec.aggregate if aggregate is None else bool(aggregate),
                            self.spec.window_seconds if window_seconds is None else float(window_seconds),
-                           self.spec.hop_seconds if hop_seconds is None else float(hop_seconds))
+                           self.spec.hop_seconds if hop_seconds is None else float(hop_seconds),
+                           timescales=timescales, pool=self.spec.pool)
 
     def _layers_of(self, spec: FeatureSpec) -> tuple[str, ...]:
         return self.layer_selection(spec.layers)
@@ -329,7 +328,8 @@ class GenreModel:
         layers = self._layers_of(spec)
         raw = self.learner.transform(frames, layers=layers)  # one row per frame (patch, for a CNN)
         fs = self._rows(raw, spec)
-        columns = feature_columns(self.learner.feature_layers_, layers, spec.aggregate)
+        columns = feature_columns(self.learner.feature_layers_, layers, spec.aggregate, pool=spec.pool,
+                                  timescales=spec.timescales)
         V = track_statistics(raw.X, raw.offsets) if vectors else None
         vector_columns = feature_columns(self.learner.feature_layers_, layers, True) if vectors else None
         out = []
@@ -492,7 +492,7 @@ class GenreModel:
         with atomic_path(path / "forest.joblib") as tmp:
             joblib.dump(self.forest, tmp, compress=3)
         atomic_write_json(path / "model.json", {
-            "format": 1, "classes": self.classes, "features": asdict(self.spec),
+            "format": 1, "classes": self.classes, "features": self.spec.to_dict(),
             "frames": self.frame_settings.to_dict(), "info": self.info})
         return path
 

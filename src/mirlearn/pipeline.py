@@ -40,7 +40,7 @@ from mirlearn.fingerprint import FINGERPRINT_FORMAT, differences, digest, frames
 from mirlearn.io import atomic_write_json
 from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_config, load_learner
 
-__all__ = ["cells_of", "make_forest", "part_frames", "training_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
+__all__ = ["cells_of", "pooling_of", "make_forest", "part_frames", "training_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
            "check_reusable", "train_learner", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
            "format_table", "run_protocol", "predict_spec", "check_frames_fit", "evaluate_own_output", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
@@ -56,8 +56,21 @@ class InputsMismatch(MirlearnError):
 def cells_of(cfg: Config) -> list[FeatureSpec]:
     """The feature cells a configuration asks for, layers × aggregation."""
     f = cfg.features
-    return [FeatureSpec(layers=layer, aggregate=agg, window_seconds=f.window_seconds, hop_seconds=f.hop_seconds)
+    return [FeatureSpec(layers=layer, aggregate=agg, window_seconds=f.window_seconds, hop_seconds=f.hop_seconds,
+                        **(pooling_of(cfg) if agg else {}))
             for agg in f.aggregate for layer in f.layers]
+
+
+def pooling_of(cfg: Config) -> dict[str, Any]:
+    """The configuration's ``features.timescales`` and ``features.pool`` as :class:`FeatureSpec`
+    arguments of its aggregated cells; only those set (unset, a cell is what it always was)."""
+    f = cfg.features
+    out: dict[str, Any] = {}
+    if getattr(f, "timescales", None) is not None:
+        out["timescales"] = tuple(f.timescales)
+    if getattr(f, "pool", None) is not None:
+        out["pool"] = tuple(f.pool)
+    return out
 
 
 def make_forest(cfg: Config):
@@ -321,7 +334,7 @@ def _cell_inputs(base: dict[str, Any], cfg: Config, split: Split, spec: FeatureS
     """The fingerprint of a cell: what made its features, the split, the cell, the forest."""
     return {"format": FINGERPRINT_FORMAT, "features": digest(base),
             "split": {"id": split.name, "parts": split_digest(split.parts)},
-            "cell": asdict(spec), "forest": dict(asdict(cfg.forest)), "frames": _time_base(frames)}
+            "cell": spec.to_dict(), "forest": dict(asdict(cfg.forest)), "frames": _time_base(frames)}
 
 
 def _cell_is_current(path: Path, inputs: dict[str, Any], log: Log, split: Split, name: str) -> dict[str, Any] | None:
@@ -568,7 +581,7 @@ def predict_spec(cfg: Config) -> FeatureSpec:
     """The feature cell of the forest a configuration saves with its model (for ``predict``)."""
     f = cfg.features
     return FeatureSpec(layers=f.predict_layers, aggregate=f.predict_aggregate, window_seconds=f.window_seconds,
-                       hop_seconds=f.hop_seconds)
+                       hop_seconds=f.hop_seconds, **(pooling_of(cfg) if f.predict_aggregate else {}))
 
 
 def _model_is_current(model_dir: Path, inputs: dict[str, Any]) -> bool:

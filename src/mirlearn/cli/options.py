@@ -152,10 +152,10 @@ def add_config(p: argparse.ArgumentParser, *, default: str) -> None:
 
 
 def add_optimizer(p: argparse.ArgumentParser) -> None:
-    """``--optimizer sgd|hf``."""
-    p.add_argument("--optimizer", choices=["sgd", "hf"], default=None,
-                   help="override training.optimizer: sgd or hf (Hessian-Free); without --config, hf "
-                   "picks the paper's sigmoid + HF config (default: the config's)")
+    """``--optimizer sgd|hf|adagrad``."""
+    p.add_argument("--optimizer", choices=["sgd", "hf", "adagrad"], default=None,
+                   help="override training.optimizer: sgd, hf (Hessian-Free) or adagrad (AdaGrad on the SGD "
+                   "minibatches); without --config, hf picks the paper's sigmoid + HF config (default: the config's)")
 
 
 def add_set(p: argparse.ArgumentParser, *, help: str | None = None) -> None:

@@ -57,9 +57,14 @@ def _progress(args: argparse.Namespace, n_files: int, *, enabled: bool = True):
     return Progress(n_files, "decoding", "file", enabled=enabled and not args.no_progress)
 
 
+def _window_lengths(spec: Any) -> str:
+    """``5`` or, pooled over several time scales, ``1.25, 2.5, 5`` (seconds)."""
+    return ", ".join(f"{t:g}" for t in (getattr(spec, "timescales", None) or (spec.window_seconds,)))
+
+
 def _rows_are(spec: Any, model: Any = None) -> str:
     if spec.aggregate:
-        return f"{spec.window_seconds:g} s windows"
+        return f"{_window_lengths(spec)} s windows"
     return "patches" if getattr(getattr(model, "learner", None), "kind", "mlp") == "cnn" else "frames"
 
 
@@ -233,7 +238,7 @@ def _write_learned(args: argparse.Namespace, *, vectors: bool) -> int:
     if combined_items and ranks.is_main:
         write_features(target, [f for _, f in sorted(combined_items, key=lambda item: item[0])], fmt)
     if n_done:
-        rows = (f"windows of {spec.window_seconds:g} s every {spec.hop_seconds:g} s" if spec.aggregate
+        rows = (f"windows of {_window_lengths(spec)} s every {spec.hop_seconds:g} s" if spec.aggregate
                 else _rows_are(spec, model))
         where = target if combined else \
             f"{target}/ (one .{fmt} per file{', each with a .json sidecar' if fmt != 'npz' else ''})"

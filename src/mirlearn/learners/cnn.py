@@ -56,8 +56,9 @@ class CNNLearner(Learner):
     patch_hop : frames between patches for features, predictions and validation
     activation, batch_norm, dropout : ``None`` keeps the architecture's published choice
     init : ``"he"`` or ``"glorot"``
-    optimizer : ``"adam"``, ``"nadam"`` or ``"sgd"`` (with ``momentum``, ``nesterov``)
+    optimizer : ``"adam"``, ``"nadam"``, ``"sgd"`` (with ``momentum``, ``nesterov``) or ``"adagrad"``
     lr, momentum, nesterov, weight_decay, batch_size (patches), max_epochs, patience : training
+    adagrad_initial_accumulator, adagrad_eps : AdaGrad's settings (``None``: torch's 0 and 1e-10)
     patches_per_track : random patches per training track per epoch
     augment : per-batch augmentation of the training patches (the fields of
         :class:`mirlearn.nn.batch_augment.BatchAugment`: gain, SpecAugment masks, mixup), or None
@@ -94,6 +95,8 @@ class CNNLearner(Learner):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        adagrad_initial_accumulator: float | None = None,
+        adagrad_eps: float | None = None,
         batch_size: int = 32,
         max_epochs: int = 100,
         patience: int = 10,
@@ -117,6 +120,8 @@ class CNNLearner(Learner):
         self.momentum = momentum
         self.nesterov = nesterov
         self.weight_decay = weight_decay
+        self.adagrad_initial_accumulator = adagrad_initial_accumulator
+        self.adagrad_eps = adagrad_eps
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
@@ -137,6 +142,9 @@ class CNNLearner(Learner):
                       optimizer=t.optimizer, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
                       weight_decay=t.weight_decay, batch_size=t.batch_size, max_epochs=t.max_epochs,
                       patience=t.patience, patches_per_track=t.patches_per_track, seed=t.seed)
+        for key in ("adagrad_initial_accumulator", "adagrad_eps"):  # unset: absent, as before AdaGrad
+            if getattr(t, key, None) is not None:
+                params[key] = getattr(t, key)
         augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
         if augment is not None:
             params["augment"] = augment
@@ -180,7 +188,9 @@ class CNNLearner(Learner):
                                   nesterov=self.nesterov, weight_decay=self.weight_decay,
                                   batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
                                   seed=self.seed, patches_per_track=self.patches_per_track,
-                                  valid_hop=self.patch_hop, device=self.device, augment=self.augment)
+                                  valid_hop=self.patch_hop, device=self.device, augment=self.augment,
+                                  adagrad_initial_accumulator=self.adagrad_initial_accumulator,
+                                  adagrad_eps=self.adagrad_eps)
         run_dir = Path(self.run_dir) if self.run_dir is not None else None
         self.train_result_ = train_patches(net, train.X, train.offsets, self.track_targets(train.tracks), valid.X,
                                            valid.offsets, self.track_targets(valid.tracks), config, standardizer=self.standardizer_,

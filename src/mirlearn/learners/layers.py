@@ -10,7 +10,7 @@ windows; the protocol evaluates every cell of a configuration with a forest and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -91,18 +91,60 @@ class FeatureSpec:
     Attributes
     ----------
     layers : ``"all"`` or a layer name
-    aggregate : mean and variance over windows instead of single frames
-    window_seconds, hop_seconds : the aggregation windows, s
+    aggregate : pool the frames over windows (mean and variance unless ``pool`` says
+        otherwise) instead of single frames
+    window_seconds, hop_seconds : the aggregation windows, s (with ``timescales``, the rows'
+        window is their longest, and ``window_seconds`` is set to it)
+    timescales : window lengths, s, pooled side by side in every row
+        (:mod:`mirlearn.features.pooling`); ``None``: the one ``window_seconds``
+    pool : the statistics of every window (``"mean"``, ``"var"``, ``"max"``, ``"min"``);
+        ``None``: mean and variance
     """
 
     layers: str = "all"
     aggregate: bool = True
     window_seconds: float = 5.0
     hop_seconds: float = 2.5
+    timescales: tuple[float, ...] | None = None
+    pool: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.timescales is not None:
+            self.timescales = tuple(float(t) for t in self.timescales)
+            if self.timescales:
+                self.window_seconds = max(self.timescales)  # rows are windows of the longest
+        if self.pool is not None:
+            self.pool = tuple(str(s) for s in self.pool)
 
     @property
     def name(self) -> str:
         return f"layer-{self.layers}_{'agg' if self.aggregate else 'frames'}"
+
+    @property
+    def pooled(self) -> bool:
+        """True when the windows are pooled otherwise than by one mean and variance."""
+        return self.aggregate and (self.timescales is not None or self.pool is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (a cell's fingerprint, a saved model's ``model.json``): ``timescales`` and
+        ``pool`` appear only when set, so cells and models made before they existed stay current."""
+        d: dict[str, Any] = {"layers": self.layers, "aggregate": self.aggregate,
+                             "window_seconds": self.window_seconds, "hop_seconds": self.hop_seconds}
+        if self.timescales is not None:
+            d["timescales"] = list(self.timescales)
+        if self.pool is not None:
+            d["pool"] = list(self.pool)
+        return d
+
+    def rows(self, fs: FrameSet) -> FrameSet:
+        """The rows of this cell from frame-level features ``fs``: ``fs`` itself, or its windows
+        (:func:`mirlearn.features.pooling.pool_frameset`; the frames' own time base)."""
+        if not self.aggregate:
+            return fs
+        from mirlearn.features.pooling import pool_frameset
+
+        return pool_frameset(fs, window_seconds=self.window_seconds, hop_seconds=self.hop_seconds,
+                             timescales=self.timescales, pool=self.pool)
 
 
 def cell_features(all_layers: FrameSet, widths: Mapping[str, int] | Sequence[int] | None, spec: FeatureSpec, *,
@@ -136,6 +178,16 @@ def cell_features(all_layers: FrameSet, widths: Mapping[str, int] | Sequence[int
             else:
                 X = np.ascontiguousarray(all_layers.X[:, cols])
             fs = all_layers.with_rows(X)
+    if spec.pooled:
+        tb = fs.time_base
+        for name, given in (("sr", sr), ("hop_length", hop_length)):
+            if tb is not None and given is not None and given != getattr(tb, name):
+                raise ValueError(f"{name}={given} contradicts the frames' time base ({name}={getattr(tb, name)})")
+        if tb is None and (sr is not None or hop_length is not None):
+            from mirlearn.features.timebase import TimeBase
+
+            fs = FrameSet(fs.X, fs.offsets, fs.tracks, TimeBase(sr or 22050, hop_length or 512, "features"))
+        return spec.rows(fs)
     if spec.aggregate:
         fs = aggregate_frameset(fs, window_seconds=spec.window_seconds, hop_seconds=spec.hop_seconds,
                                 sr=sr, hop_length=hop_length)

@@ -35,10 +35,13 @@ class MLPLearner(Learner):
     activation : ``"relu"`` or ``"sigmoid"``
     dropout : dropout rate on every hidden layer (0.25 in the paper's dropout nets)
     input_dropout : dropout rate on the input frames (off in the paper)
-    optimizer : ``"sgd"`` (minibatch SGD) or ``"hf"`` (Hessian-Free)
+    optimizer : ``"sgd"`` (minibatch SGD), ``"adagrad"`` (AdaGrad on the same minibatches) or
+        ``"hf"`` (Hessian-Free)
     loss : ``"softmax"`` (cross-entropy) or ``"sigmoid"`` (binary cross-entropy per output)
     lr, batch_size, max_epochs, patience : SGD settings; for HF, ``max_epochs`` caps HF steps
     init_damping, max_cg_iters, curvature_fraction : Hessian-Free settings
+    adagrad_initial_accumulator, adagrad_eps : AdaGrad's start value of the squared-gradient
+        sums and the term added to their root (``None``: torch's 0 and 1e-10)
     max_train_frames : optional seeded subsample of the training frames (a named reduction)
     frames_per_epoch : SGD only: train each epoch on a fresh sample of this many training
         frames instead of all of them (a named reduction; ``None`` = all)
@@ -78,6 +81,8 @@ class MLPLearner(Learner):
         init_damping: float = 10.0,
         max_cg_iters: int = 250,
         curvature_fraction: float = 0.25,
+        adagrad_initial_accumulator: float | None = None,
+        adagrad_eps: float | None = None,
         max_train_frames: int | None = None,
         frames_per_epoch: int | None = None,
         max_valid_frames: int | None = None,
@@ -101,6 +106,8 @@ class MLPLearner(Learner):
         self.init_damping = init_damping
         self.max_cg_iters = max_cg_iters
         self.curvature_fraction = curvature_fraction
+        self.adagrad_initial_accumulator = adagrad_initial_accumulator
+        self.adagrad_eps = adagrad_eps
         self.max_train_frames = max_train_frames
         self.frames_per_epoch = frames_per_epoch
         self.max_valid_frames = max_valid_frames
@@ -122,6 +129,9 @@ class MLPLearner(Learner):
             curvature_fraction=t.curvature_fraction, max_train_frames=t.max_train_frames,
             frames_per_epoch=t.frames_per_epoch, max_valid_frames=t.max_valid_frames, seed=t.seed,
         )
+        for key in ("adagrad_initial_accumulator", "adagrad_eps"):  # unset: absent, as before AdaGrad
+            if getattr(t, key, None) is not None:
+                params[key] = getattr(t, key)
         augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
         if augment is not None:
             params["augment"] = augment
@@ -165,12 +175,14 @@ class MLPLearner(Learner):
                   activation=self.activation, dropout=self.dropout, input_dropout=self.input_dropout)
         self.net_ = FeatureNet(mlp, std.mean_, std.scale_)
         run_dir = Path(self.run_dir) if self.run_dir is not None else None
-        if self.optimizer == "sgd":
+        if self.optimizer in ("sgd", "adagrad"):
             from mirlearn.nn.train import TrainConfig, train_sgd
 
             tc = TrainConfig(lr=self.lr, batch_size=self.batch_size, max_epochs=self.max_epochs,
                              patience=self.patience, seed=self.seed, device=self.device, loss=self.output_loss,
-                             frames_per_epoch=self.frames_per_epoch, augment=self.augment)
+                             frames_per_epoch=self.frames_per_epoch, augment=self.augment,
+                             optimizer=self.optimizer, adagrad_initial_accumulator=self.adagrad_initial_accumulator,
+                             adagrad_eps=self.adagrad_eps)
             self.train_result_ = train_sgd(self.net_, X_train, y_train, X_valid, y_valid, tc,
                                            run_dir=run_dir, progress=self.progress,
                                            representation=getattr(train.time_base, "kind", None) or "fft")
@@ -189,7 +201,7 @@ class MLPLearner(Learner):
             self.train_result_ = train_hf(self.net_, X_train, y_train, X_valid, y_valid, hc,
                                           run_dir=run_dir, progress=self.progress)
         else:
-            raise MirlearnError(f"unknown optimizer {self.optimizer!r}: use 'sgd' or 'hf'")
+            raise MirlearnError(f"unknown optimizer {self.optimizer!r}: use 'sgd', 'adagrad' or 'hf'")
         self.net_.to("cpu").eval()
         return self
 

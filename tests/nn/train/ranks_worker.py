@@ -37,14 +37,15 @@ def kill_callback(kill_at: int | None):
     return cb
 
 
-def run_sgd(out: str, kill_at: int | None, epochs: int, dropout: float) -> dict:
+def run_sgd(out: str, kill_at: int | None, epochs: int, dropout: float, optimizer: str = "sgd") -> dict:
     from mirlearn.nn.mlp import MLP
     from mirlearn.nn.train import TrainConfig, train_sgd
 
     X, y = frames(700, 24, 4, 1)
     Xv, yv = frames(203, 24, 4, 2)
     net = MLP(24, (32, 32, 32), 4, dropout=dropout, seed=0)
-    cfg = TrainConfig(lr=0.05, batch_size=64, max_epochs=epochs, patience=50, seed=3, num_threads=1)
+    cfg = TrainConfig(lr=0.05, batch_size=64, max_epochs=epochs, patience=50, seed=3, num_threads=1,
+                      optimizer=optimizer)
     res = train_sgd(net, X, y, Xv, yv, cfg, run_dir=os.path.join(out, "run"), progress=False,
                     callback=kill_callback(kill_at))
     return {"state": net.state_dict(), "history": res.history}
@@ -89,7 +90,7 @@ def run_hf(out: str, kill_at: int | None, epochs: int, dropout: float) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("task", choices=["sgd", "cnn", "hf"])
+    p.add_argument("task", choices=["sgd", "cnn", "hf", "adagrad"])
     p.add_argument("out")
     p.add_argument("--kill-at", type=int)
     p.add_argument("--epochs", type=int, default=3)
@@ -98,7 +99,9 @@ def main() -> int:
     torch.set_num_threads(1)
     ranks = distributed.init()
     try:
-        result = {"sgd": run_sgd, "cnn": run_cnn, "hf": run_hf}[a.task](a.out, a.kill_at, a.epochs, a.dropout)
+        run_adagrad = lambda *args: run_sgd(*args, optimizer="adagrad")  # noqa: E731
+        result = {"sgd": run_sgd, "cnn": run_cnn, "hf": run_hf, "adagrad": run_adagrad}[a.task](
+            a.out, a.kill_at, a.epochs, a.dropout)
         result["world_size"] = ranks.size
         torch.save(result, os.path.join(a.out, f"result-rank{ranks.rank}.pt"))
     except Exception as e:  # noqa: BLE001 - the test reads the one line

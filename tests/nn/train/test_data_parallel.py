@@ -50,7 +50,7 @@ def assert_ranks_identical(out: Path) -> None:
         assert torch.equal(r0["state"][k], r1["state"][k]), k  # every rank took the same steps
 
 
-@pytest.mark.parametrize("task", ["sgd", "cnn"])
+@pytest.mark.parametrize("task", ["sgd", "cnn", "adagrad"])
 def test_two_ranks_give_the_weights_of_one_process(task, ranks, tmp_path):
     single = one_process(task, tmp_path / "one")
     double, results = two_ranks(ranks, task, tmp_path / "two")

@@ -314,7 +314,7 @@ def run_blocks(root: Path, kind: str, entries: list[dict[str, Any]], fig_dir: Pa
         b.append(Block("h2", "Track accuracy per feature cell"))
         if stats:
             n = max(s.n_splits for s in stats.values())
-            rows_name = "patches (the CNN's input patches)" if row == "patch" else "frames"
+            rows_name = "patches (the network's input patches)" if row == "patch" else "frames"
             b.append(Block("p", f"Accuracy (%) on the test tracks, mean ± std over {n} split(s) (population std; "
                                 "one split: no ±). *Track acc*: the share of test tracks whose majority vote "
                                 f"is right; *{row} acc*: the share of {rows_name} the forest classifies right; "
@@ -406,6 +406,8 @@ def run_blocks(root: Path, kind: str, entries: list[dict[str, Any]], fig_dir: Pa
 def _window_text(cfg: dict[str, Any]) -> str:
     f = cfg.get("features") if isinstance(cfg.get("features"), dict) else {}
     w, h = f.get("window_seconds"), f.get("hop_seconds")
+    if isinstance(f.get("timescales"), list) and h is not None:  # multi-timescale pooling
+        return f"windows of {', '.join(f'{t:g}' for t in f['timescales'])} s side by side every {h} s"
     return f"{w} s windows every {h} s" if w is not None and h is not None else "windows of several frames"
 
 

@@ -3,7 +3,7 @@
 :class:`PatchEpochs` is the epoch runner of :func:`mirlearn.nn.train.loop.train_loop`: each
 epoch draws ``patches_per_track`` random patches of every training track (a fresh draw per
 epoch, a pure function of ``(seed, epoch)``), shuffles them and takes minibatch steps of Adam,
-Nadam or SGD (momentum, Nesterov) with optional weight decay; validation is the mean
+Nadam, SGD (momentum, Nesterov) or AdaGrad with optional weight decay; validation is the mean
 cross-entropy and the patch accuracy over evenly hopped patches of the validation tracks.
 :func:`train_patches` is the entry point; :func:`predict_patches` and :func:`patch_features`
 run a trained net over a :class:`~mirlearn.nn.patches.PatchGrid`.
@@ -38,6 +38,7 @@ from torch import nn
 from mirlearn.distributed import world
 from mirlearn.errors import ConfigError, MirlearnError, TrainingError
 from mirlearn.nn.patches import BandStandardizer, PatchGrid, check_offsets, even_patches, gather, random_patches
+from mirlearn.nn.train.adagrad import check_adagrad, make_adagrad
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.epoch import EpochLoss, OptimizerRunner, lend_generator
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
@@ -45,7 +46,7 @@ from mirlearn.nn.train.seeds import derive_seed
 
 __all__ = ["OPTIMIZERS", "PatchEpochs", "PatchTrainConfig", "patch_features", "predict_patches", "train_patches"]
 
-OPTIMIZERS = ("adam", "nadam", "sgd")
+OPTIMIZERS = ("adam", "nadam", "sgd", "adagrad")
 
 # Independent random streams of a run (derive_seed(seed, stream, ...)); the model's
 # initialisation uses the bare seed (PatchCNN(seed=...)).
@@ -58,14 +59,18 @@ class PatchTrainConfig:
 
     Parameters
     ----------
-    optimizer : {'adam', 'nadam', 'sgd'}
-        ``torch.optim.Adam`` / ``NAdam`` (betas 0.9, 0.999, eps 1e-8) or ``SGD``.
+    optimizer : {'adam', 'nadam', 'sgd', 'adagrad'}
+        ``torch.optim.Adam`` / ``NAdam`` (betas 0.9, 0.999, eps 1e-8), ``SGD`` or ``Adagrad``
+        (:mod:`mirlearn.nn.train.adagrad`).
     lr : float
         Learning rate.
     momentum, nesterov : float, bool
         SGD only (Nesterov needs momentum > 0).
     weight_decay : float
-        L2 penalty added to the gradients (all three optimisers), 0 = none.
+        L2 penalty added to the gradients (every optimiser), 0 = none.
+    adagrad_initial_accumulator, adagrad_eps : float or None
+        AdaGrad only: start value of the squared-gradient sums and the term added to their
+        root (``None``: torch's 0 and 1e-10).
     batch_size : int
         Patches per step.
     max_epochs, patience : int
@@ -100,6 +105,8 @@ class PatchTrainConfig:
     #: per-batch augmentation of training patches (:class:`mirlearn.nn.batch_augment.BatchAugment`
     #: fields), or None
     augment: dict[str, Any] | None = None
+    adagrad_initial_accumulator: float | None = None
+    adagrad_eps: float | None = None
 
     #: Fields that may differ when a run is resumed (they stop, place or pace the run).
     RESUME_FREE: ClassVar[frozenset[str]] = frozenset({"max_epochs", "patience", "device", "num_threads",
@@ -129,11 +136,15 @@ class PatchTrainConfig:
             from mirlearn.nn.batch_augment import BatchAugment
 
             BatchAugment.from_dict(self.augment)  # one line naming a bad field, before any work
+        check_adagrad(self.optimizer, self.adagrad_initial_accumulator, self.adagrad_eps)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         if d["augment"] is None:  # absent: checkpoints of runs before augmentation still resume
             del d["augment"]
+        for key in ("adagrad_initial_accumulator", "adagrad_eps"):  # the same, before AdaGrad
+            if d[key] is None:
+                del d[key]
         return d
 
     @classmethod
@@ -156,6 +167,9 @@ def make_optimizer(params: Sequence[nn.Parameter] | Any, config: PatchTrainConfi
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "nadam":
         return torch.optim.NAdam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adagrad":
+        return make_adagrad(params, config.lr, initial_accumulator=config.adagrad_initial_accumulator,
+                            eps=config.adagrad_eps, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
                            weight_decay=config.weight_decay)
 

@@ -1,7 +1,8 @@
 """Plain minibatch SGD (the paper's ReLU nets) as an epoch runner of the training loop.
 
 :class:`SGDEpochs` is the runner (SGD, learning rate 0.01, no momentum, no schedule,
-optional dropout); :func:`train_sgd` is the entry point.
+optional dropout; or AdaGrad, :mod:`mirlearn.nn.train.adagrad`, on the same batches);
+:func:`train_sgd` is the entry point.
 
 Examples
 --------
@@ -27,13 +28,17 @@ from torch import nn
 from mirlearn.distributed import world
 from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.data import FrameBatches, check_frames
+from mirlearn.nn.train.adagrad import check_adagrad, make_adagrad
 from mirlearn.nn.train.checkpoint import data_fingerprint
 from mirlearn.nn.train.epoch import EpochLoss, OptimizerRunner, lend_generator
 from mirlearn.nn.train.evaluate import LOSSES, evaluate, loss_fn
 from mirlearn.nn.train.loop import LoopSettings, TrainResult, require_device, train_loop
 from mirlearn.nn.train.seeds import derive_seed
 
-__all__ = ["SGDEpochs", "TrainConfig", "train_sgd"]
+__all__ = ["MINIBATCH_OPTIMIZERS", "SGDEpochs", "TrainConfig", "train_sgd"]
+
+#: The optimisers of :class:`SGDEpochs`.
+MINIBATCH_OPTIMIZERS = ("sgd", "adagrad")
 
 
 @dataclass
@@ -76,6 +81,12 @@ class TrainConfig:
         training frames (the head of that epoch's permutation) instead of all of them, so an
         epoch's cost stops growing with the data; early stopping then counts these shorter
         epochs. ``None`` (default, the paper) visits every frame every epoch.
+    optimizer : {'sgd', 'adagrad'}
+        ``'sgd'`` (the paper: ``w -= lr · g``) or ``'adagrad'`` (``torch.optim.Adagrad`` at
+        ``lr``, :mod:`mirlearn.nn.train.adagrad`) on the same batches.
+    adagrad_initial_accumulator, adagrad_eps : float or None
+        AdaGrad's start value of the sum of squared gradients and the term added to its root
+        (``None``: torch's 0 and 1e-10); only with ``optimizer='adagrad'``.
     """
 
     lr: float = 0.01
@@ -89,6 +100,9 @@ class TrainConfig:
     eval_batch_size: int = 4096
     frames_per_epoch: int | None = None
     augment: dict[str, Any] | None = None
+    optimizer: str = "sgd"
+    adagrad_initial_accumulator: float | None = None
+    adagrad_eps: float | None = None
 
     #: Fields that may differ when a run is resumed: they stop, place or pace the run but do
     #: not change the weights an epoch produces. Every other field must match the checkpoint.
@@ -106,6 +120,9 @@ class TrainConfig:
             raise ConfigError(f"num_threads must be positive or None, got {self.num_threads}")
         if self.frames_per_epoch is not None and int(self.frames_per_epoch) < 1:
             raise ConfigError(f"frames_per_epoch must be positive or None, got {self.frames_per_epoch}")
+        if self.optimizer not in MINIBATCH_OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(MINIBATCH_OPTIMIZERS)}, got {self.optimizer!r}")
+        check_adagrad(self.optimizer, self.adagrad_initial_accumulator, self.adagrad_eps)
         if self.augment is not None:
             from mirlearn.nn.batch_augment import BatchAugment
 
@@ -115,6 +132,11 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         if d["augment"] is None:  # absent: checkpoints of runs before augmentation still resume
             del d["augment"]
+        if d["optimizer"] == "sgd":  # absent too: checkpoints of runs before AdaGrad still resume
+            del d["optimizer"]
+        for key in ("adagrad_initial_accumulator", "adagrad_eps"):
+            if d[key] is None:
+                del d[key]
         return d
 
     def loop_settings(self) -> LoopSettings:
@@ -133,7 +155,7 @@ class TrainConfig:
 
 
 class SGDEpochs(OptimizerRunner):
-    """Epoch runner: one pass of minibatch SGD over (a sample of) the training frames.
+    """Epoch runner: one pass of minibatch SGD (or AdaGrad) over (a sample of) the training frames.
 
     Parameters
     ----------
@@ -149,6 +171,10 @@ class SGDEpochs(OptimizerRunner):
     batch and the ranks' gradients are averaged by ``DistributedDataParallel``
     (:mod:`mirlearn.nn.train.data_parallel`): the same steps as one process on the same
     batches, without dropout up to rounding; the validation sums are shared too.
+
+    With ``config.optimizer == 'adagrad'`` the runner is named ``'adagrad'`` (in checkpoints:
+    a run of one optimiser never resumes as the other) and every batch's gradients go through
+    ``torch.optim.Adagrad.step``; the plain SGD update below is untouched.
     """
 
     name = "sgd"
@@ -170,7 +196,14 @@ class SGDEpochs(OptimizerRunner):
         # update is done by hand below (bitwise what this optimiser's step does on the CPU:
         # p += -lr * g, one tensor at a time); the optimiser holds the learning rate and its
         # state_dict keeps checkpoints in the same format.
-        self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
+        self.name = config.optimizer
+        if config.optimizer == "adagrad":
+            # AdaGrad's per-weight sums are its state: torch's own step, state in checkpoints.
+            self.optimizer = make_adagrad(model.parameters(), config.lr,
+                                          initial_accumulator=config.adagrad_initial_accumulator,
+                                          eps=config.adagrad_eps)
+        else:
+            self.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(derive_seed(config.seed, 1))
 
@@ -192,6 +225,7 @@ class SGDEpochs(OptimizerRunner):
         epoch_loss = EpochLoss(len(self.batches), self.config.device, epoch)
         grad = torch.autograd.grad
         add_ = torch._foreach_add_
+        adagrad = self.name == "adagrad"
         # Every (sub)module that draws dropout masks from a ``generator`` attribute (an MLP,
         # also when wrapped, e.g. in a FeatureNet) draws them from ours for the epoch.
         with lend_generator(model, self.generator):
@@ -204,8 +238,20 @@ class SGDEpochs(OptimizerRunner):
                 epoch_loss.add(b, loss, len(yb))
                 # The gradients straight from autograd (no .grad accumulation, no zeroing):
                 # the same values backward() would leave in .grad.
-                add_(data, grad(loss, params), alpha=neg_lr)
+                grads = grad(loss, params)
+                if adagrad:
+                    self._optimizer_step(params, grads)
+                else:
+                    add_(data, grads, alpha=neg_lr)
         return epoch_loss.mean(self.batches.n)
+
+    def _optimizer_step(self, params: list[torch.Tensor], grads: tuple[torch.Tensor, ...]) -> None:
+        """The optimiser's own step on ``grads`` (AdaGrad), leaving no ``.grad`` behind."""
+        for p, g in zip(params, grads):
+            p.grad = g
+        self.optimizer.step()
+        for p in params:
+            p.grad = None
 
     def _run_epoch_shared(self, model: nn.Module, epoch: int) -> float:
         """:meth:`run_epoch` on this rank's share of every batch, gradients averaged by DDP."""
@@ -234,7 +280,10 @@ class SGDEpochs(OptimizerRunner):
                 loss_sum = loss_fn(self._ddp(xb), target, kind, reduction="sum")
                 total += loss_sum.detach().double()
                 (loss_sum * dp.share_scale(n_global, ranks)).backward()  # DDP averages over the ranks
-                torch._foreach_add_(data, [p.grad for p in params], alpha=neg_lr)
+                if self.name == "adagrad":  # every rank adds the same averaged gradients to its sums
+                    self.optimizer.step()
+                else:
+                    torch._foreach_add_(data, [p.grad for p in params], alpha=neg_lr)
                 for p in params:
                     p.grad = None
         # Checked once per epoch, on every rank alike: a rank that stopped alone at a bad batch
@@ -290,7 +339,8 @@ def train_sgd(
 
     Shuffled minibatches of ``config.batch_size`` frames (order seeded from
     ``(config.seed, epoch)``), loss :func:`loss_fn` ``(config.loss)``, ``torch.optim.SGD``
-    at ``config.lr`` without momentum; dropout is whatever the model does in train mode. See
+    at ``config.lr`` without momentum (or ``torch.optim.Adagrad`` with ``config.optimizer =
+    'adagrad'``); dropout is whatever the model does in train mode. See
     :func:`train_loop` for validation, early stopping, files in ``run_dir`` and resuming.
     Same data, settings, seed and initial weights give bitwise-identical weights on CPU.
 
@@ -330,4 +380,4 @@ def train_sgd(
     runner = SGDEpochs(model, X_train, y_train, config, representation=representation)
     fingerprint = data_fingerprint(X_train, y_train, X_valid, y_valid) if run_dir is not None else None
     return train_loop(model, runner, X_valid, y_valid, config, run_dir=run_dir, progress=progress, callback=callback,
-                      fingerprint=fingerprint, desc="sgd", epoch_lines=epoch_lines)
+                      fingerprint=fingerprint, desc=config.optimizer, epoch_lines=epoch_lines)
