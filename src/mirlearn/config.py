@@ -53,7 +53,8 @@ class CNNConfig:
     """
 
     #: one of :data:`mirlearn.nn.cnn.ARCHITECTURES` (mirex2015, schindler-shallow,
-    #: schindler-deep, parallel-dcase2016, choi2017)
+    #: schindler-deep, parallel-dcase2016, choi2017) or a recurrent net of
+    #: :data:`mirlearn.nn.rnn.RECURRENT` (crnn-choi2017, crnn-short, bilstm)
     architecture: str = "schindler-shallow"
     patch_frames: int = 80  #: frames per patch (80 ≈ 1.9 s at hop 512, 22050 Hz)
     patch_hop: int = 40  #: frames between the patches of a track for features and prediction
@@ -370,21 +371,31 @@ class Config:
                 raise ConfigError(f"config key [augment]: {e}") from None
 
     def _validate_cnn(self) -> None:
-        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, min_input_size
+        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES
 
         c, t = self.cnn, self.training
-        _check(c.architecture in ARCHITECTURES, "cnn.architecture", c.architecture,
-               f"must be one of {', '.join(ARCHITECTURES)}")
+        from mirlearn.nn import patchnets
+        from mirlearn.nn.rnn import RECURRENT
+
+        _check(c.architecture in patchnets.architectures(), "cnn.architecture", c.architecture,
+               f"must be one of {', '.join(patchnets.architectures())}")
         _check(c.patch_frames >= 1, "cnn.patch_frames", c.patch_frames, "must be >= 1 (frames)")
         _check(c.patch_hop >= 1, "cnn.patch_hop", c.patch_hop, "must be >= 1 (frames)")
-        if c.architecture in ARCHITECTURES:
-            bands, frames = min_input_size(c.architecture)
+        if c.architecture in patchnets.architectures():
+            bands, frames = patchnets.min_input_size(c.architecture)
             band_key = {"logmel": "n_mels", "cqt": "n_bins"}.get(self.frames.kind, "kind")
             _check(self.frames.dim >= bands, f"frames.{band_key}", getattr(self.frames, band_key),
                    f"{self.frames.kind} frames of {self.frames.dim} values; architecture {c.architecture!r} needs "
                    f"at least {bands} bands per frame")
             _check(c.patch_frames >= frames, "cnn.patch_frames", c.patch_frames,
                    f"architecture {c.architecture!r} needs patches of at least {frames} frames")
+        if c.architecture in RECURRENT:  # options of layers a recurrent net may not have
+            for key in ("activation", "batch_norm"):
+                _check(patchnets.has_convs(c.architecture) or getattr(c, key) is None, f"cnn.{key}", getattr(c, key),
+                       f"architecture {c.architecture!r} has no conv layers (leave it unset)")
+            for key in ("dense_activation", "maxout_pieces"):
+                _check(getattr(c, key, None) is None, f"cnn.{key}", getattr(c, key, None),
+                       f"architecture {c.architecture!r} has no hidden dense layer (leave it unset)")
         _check(c.activation is None or c.activation in ACTIVATIONS, "cnn.activation", c.activation,
                f"must be one of {', '.join(ACTIVATIONS)}")
         _check(c.dropout is None or 0.0 <= c.dropout < 1.0, "cnn.dropout", c.dropout, "must be in [0, 1)")

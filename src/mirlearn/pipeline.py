@@ -85,11 +85,14 @@ def make_forest(cfg: Config):
 
 
 def describe_learner(cfg: Config) -> str:
-    """``relu MLP [500, 500, 500] with sgd`` or ``CNN schindler-shallow on 80 × 80 patches with adam``."""
+    """``relu MLP [500, 500, 500] with sgd``, ``CNN schindler-shallow on 80 × 80 patches with adam``
+    or ``C-RNN crnn-short on 96 × 40 patches …`` (``RNN bilstm …``)."""
     t = cfg.training
     if cfg.learner == "cnn":
+        from mirlearn.nn.patchnets import family
+
         c = cfg.cnn
-        return (f"CNN {c.architecture} on {cfg.frames.dim} × {c.patch_frames} patches of {cfg.frames.kind} "
+        return (f"{family(c.architecture)} {c.architecture} on {cfg.frames.dim} × {c.patch_frames} patches of {cfg.frames.kind} "
                 f"with {t.optimizer}")
     return f"{cfg.network.activation} MLP {cfg.network.hidden} with {t.optimizer}"
 

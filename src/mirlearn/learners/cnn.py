@@ -11,6 +11,11 @@ one patch gives one zero-padded patch (counted in :meth:`training_summary`). Eve
 standardised with the mean and standard deviation of the training tracks only; the statistics
 are saved with the network, which therefore takes raw frames.
 
+The recurrent nets of :mod:`mirlearn.nn.rnn` (a C-RNN, a bidirectional LSTM) are architectures
+of the same family: the same patches, training, cells and saved form; their feature layers are
+their conv blocks and recurrent states (``gru2``, ``lstm2``), and a padded patch's padding is
+never read by their recurrent layers.
+
 Rows of :meth:`transform` and :meth:`output` are patches: their time base has a hop of
 ``patch_hop`` frames and a length of one patch, so aggregation windows in seconds and the
 times of exported features work as for frames.
@@ -51,7 +56,8 @@ class CNNLearner(Learner):
 
     Parameters
     ----------
-    architecture : a name of :data:`mirlearn.nn.cnn.ARCHITECTURES`
+    architecture : a name of :data:`mirlearn.nn.cnn.ARCHITECTURES` (CNNs) or of
+        :data:`mirlearn.nn.rnn.RECURRENT` (``crnn-choi2017``, ``crnn-short``, ``bilstm``)
     patch_frames : frames per patch (the architecture's input width)
     patch_hop : frames between patches for features, predictions and validation
     activation, batch_norm, dropout : ``None`` keeps the architecture's published choice
@@ -70,7 +76,7 @@ class CNNLearner(Learner):
 
     Attributes
     ----------
-    net_ : the trained :class:`mirlearn.nn.cnn.PatchCNN`
+    net_ : the trained :class:`mirlearn.nn.cnn.PatchCNN` (or :class:`mirlearn.nn.rnn.PatchRNN`)
     standardizer_ : per-band statistics of the training tracks
     classes_ : class names (tag names for task ``"tags"``), in output order
     n_bands_ : bands per frame the network takes
@@ -155,15 +161,15 @@ class CNNLearner(Learner):
 
     @classmethod
     def layer_names_for(cls, params: dict[str, Any]) -> list[str]:
-        from mirlearn.nn.cnn import layer_names
+        from mirlearn.nn.patchnets import layer_names
 
         return list(layer_names(params["architecture"]))
 
     # -- training -------------------------------------------------------------------------
     def _network(self, n_bands: int, n_classes: int):
-        from mirlearn.nn.cnn import PatchCNN
+        from mirlearn.nn.patchnets import build
 
-        return PatchCNN(self.architecture, n_bands=n_bands, n_frames=self.patch_frames, n_classes=n_classes,
+        return build(self.architecture, n_bands=n_bands, n_frames=self.patch_frames, n_classes=n_classes,
                         activation=self.activation, batch_norm=self.batch_norm, dropout=self.dropout,
                         init=self.init, seed=self.seed)
 
@@ -312,12 +318,12 @@ class CNNLearner(Learner):
     @classmethod
     def from_saved(cls, blob: dict[str, Any]) -> "CNNLearner":
         """The learner of a blob that :meth:`save` wrote (already read from disk)."""
-        from mirlearn.nn.cnn import PatchCNN
+        from mirlearn.nn.patchnets import from_config
         from mirlearn.nn.patches import BandStandardizer
 
         params = {k: v for k, v in blob["params"].items() if k not in ("device", "run_dir", "progress")}
         self = cls(**params, progress=False)
-        self.net_ = PatchCNN(**blob["config"])
+        self.net_ = from_config(blob["config"])
         self.net_.load_state_dict(blob["state_dict"])
         self.net_.eval()
         self.standardizer_ = BandStandardizer.from_state_dict(blob["standardizer"])
