@@ -11,6 +11,7 @@ cache              :func:`extract_frames`: frames of a track table, memory-mappe
 shards             the same cache built by the ranks of a ``torchrun`` job, one share each
 standardize        :class:`Standardizer`
 aggregate          :func:`aggregate_frameset`: mean and variance over windows of seconds
+pooling            :func:`pool_frameset`: several statistics over windows of several lengths
 baselines          MFCC / log-mel by name with per-call options (the baselines' entry points)
 =================  ==================================================================
 
@@ -37,6 +38,7 @@ _EXPORTS = {
     "aggregate": "mirlearn.features.aggregate",
     "aggregate_frameset": "mirlearn.features.aggregate",
     "window_frames": "mirlearn.features.aggregate",
+    "pool_frameset": "mirlearn.features.pooling",
     "extract_frames": "mirlearn.features.cache",
     "clear_cache": "mirlearn.features.cache",
 }

@@ -3,7 +3,7 @@
 AdaGrad scales every weight's step by the root of the sum of its past squared gradients:
 ``G += g²;  w -= lr · g / (√G + eps)``, so rarely updated weights keep large steps. It is the
 per-parameter learning rate of DistBelief's asynchronous SGD ("Downpour SGD", Dean et al. 2012),
-which Hamel et al. cite for training music feature learners in parallel. Here it is
+the optimiser of large-scale parallel training. Here it is
 ``torch.optim.Adagrad`` itself (no learning-rate decay), with the accumulator's start value and
 ``eps`` as optional settings; its state (``sum``, ``step``) lives in the optimiser's
 ``state_dict``, which every checkpoint holds, so a resumed run is bitwise the uninterrupted one.
