@@ -28,6 +28,7 @@ from typing import Any
 from mirlearn.errors import ConfigError
 from mirlearn.features.augment.audio import DEFAULT_SHIFT_SEMITONES, DEFAULT_STRETCH_RATES
 from mirlearn.features.settings import FrameSettingError, FrameSettings
+from mirlearn.nn.pretrain.settings import PretrainSettings
 
 #: The ``[frames]`` section: sr, n_fft, hop_length, window, center, kind, max_seconds (the old
 #: name of :class:`~mirlearn.features.settings.FrameSettings`, kept for old imports).
@@ -71,7 +72,7 @@ _OMITTED_WHEN_UNSET = {"features": ("timescales", "pool"), "training": ("adagrad
 #: Training keys only one learner family reads; a configuration giving the other family's
 #: keys is refused (one line) instead of silently ignoring them.
 MLP_TRAINING_KEYS = frozenset({"init_damping", "max_cg_iters", "curvature_fraction", "max_train_frames",
-                               "frames_per_epoch", "max_valid_frames"})
+                               "frames_per_epoch", "max_valid_frames", "label_fraction"})
 CNN_TRAINING_KEYS = frozenset({"momentum", "nesterov", "weight_decay", "patches_per_track"})
 #: Optimisers per learner family.
 OPTIMIZERS = {"mlp": ("sgd", "hf", "adagrad"), "cnn": ("sgd", "adam", "nadam", "adagrad")}
@@ -97,6 +98,12 @@ class TrainingConfig:
     frames_per_epoch: int | None = None
     #: seeded subsample of the validation frames that early stopping watches (a reduction)
     max_valid_frames: int | None = None
+    #: Hamel's question (few labels): the share of the split's training tracks, and separately
+    #: of its validation tracks, whose labels are used — by the network's supervised training
+    #: and early stopping and by the feature cells' forests (seeded, stratified, whole tracks,
+    #: at least one per class; mirlearn.datasets.labelled). Pre-training (``[pretrain]``) and
+    #: the standardiser use every training frame, unlabelled. Unset: every label.
+    label_fraction: float | None = None
     momentum: float = 0.0  #: CNN, optimizer "sgd": momentum (0 = plain SGD)
     nesterov: bool = False  #: CNN, optimizer "sgd": Nesterov momentum
     weight_decay: float = 0.0  #: CNN: L2 penalty on the weights (torch optimisers' weight_decay)
@@ -221,6 +228,8 @@ class Config:
     forest: ForestConfig = field(default_factory=ForestConfig)
     splits: SplitsConfig = field(default_factory=SplitsConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    #: unsupervised greedy layer-wise pre-training of the MLP (method "none": off)
+    pretrain: PretrainSettings = field(default_factory=PretrainSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, as nested dicts; the other learner family's section is left out, and
@@ -228,6 +237,10 @@ class Config:
         d = dataclasses.asdict(self)
         if not self.augment.enabled:
             del d["augment"]
+        if not (self.pretrain.enabled and self.learner == "mlp"):  # absent while off: older settings read the same
+            del d["pretrain"]
+        if self.training.label_fraction is None:
+            del d["training"]["label_fraction"]
         d["frames"] = self.frames.to_dict()  # a frame kind's own settings only where they are read
         del d["cnn" if self.learner == "mlp" else "network"]
         for name in ("features", "training"):  # multi-timescale pooling, AdaGrad: the same
@@ -306,7 +319,21 @@ class Config:
         _check(s.n_splits >= 1, "splits.n_splits", s.n_splits, "must be >= 1")
         _check(s.seed >= 0, "splits.seed", s.seed, "must be >= 0")
         self._validate_augment()
+        self._validate_pretrain()
         return self
+
+    def _validate_pretrain(self) -> None:
+        """``[pretrain]`` (:class:`~mirlearn.nn.pretrain.settings.PretrainSettings`) and
+        ``training.label_fraction``."""
+        t, p = self.training, self.pretrain
+        lf = t.label_fraction
+        _check(lf is None or (_finite(lf) and 0 < lf <= 1), "training.label_fraction", lf,
+               "must be a share of the labelled tracks in (0, 1] (or unset: all)")
+        _check(lf is None or t.task == "label", "training.label_fraction", lf,
+               "keeps a stratified share of labelled tracks: training.task must be 'label'")
+        _check(not (p.enabled and self.learner != "mlp"), "pretrain.method", p.method,
+               f"pre-trains the MLP's hidden layers; learner = {self.learner!r} has none")
+        p.check(activation=self.network.activation if self.learner == "mlp" else None)
 
     def _validate_pooling(self) -> None:
         """``features.timescales`` and ``features.pool`` (:mod:`mirlearn.features.pooling`)."""
@@ -499,6 +526,9 @@ def _check_one_family(data: dict[str, Any]) -> None:
         raise ConfigError(f"config mixes learner families: [{other}] belongs to learner = "
                           f"{'cnn' if other == 'cnn' else 'mlp'!r}, this configuration has learner = {learner!r} "
                           f"(its settings go in [{section}])")
+    if learner != "mlp" and "pretrain" in data:
+        raise ConfigError(f"config mixes learner families: [pretrain] pre-trains the MLP's hidden layers, this "
+                          f"configuration has learner = {learner!r}")
     foreign = sorted(set(data.get("training") or {}) & (CNN_TRAINING_KEYS if learner == "mlp" else MLP_TRAINING_KEYS))
     if foreign:
         raise ConfigError(f"config mixes learner families: training.{', training.'.join(foreign)} "

@@ -40,7 +40,7 @@ from mirlearn.fingerprint import FINGERPRINT_FORMAT, differences, digest, frames
 from mirlearn.io import atomic_write_json
 from mirlearn.learners import FeatureSpec, Learner, cell_features, learner_from_config, load_learner
 
-__all__ = ["cells_of", "pooling_of", "make_forest", "part_frames", "training_frames", "split_activations", "fit_and_test_parts", "learner_inputs",
+__all__ = ["cells_of", "pooling_of", "make_forest", "part_frames", "training_frames", "split_activations", "fit_and_test_parts", "labelled_split_of", "learner_inputs",
            "check_reusable", "train_learner", "evaluate_cells", "run_split", "SplitOutcome", "summarize",
            "format_table", "run_protocol", "predict_spec", "check_frames_fit", "evaluate_own_output", "transfer", "baseline_features", "run_baseline", "fit_model",
            "InputsMismatch"]
@@ -165,6 +165,16 @@ def fit_and_test_parts(features: FrameSet, split: Split) -> tuple[FrameSet, Fram
     """
     return (features.subset(list(split.train) + list(split.valid), copy=False),
             features.subset(list(split.test), copy=False))
+
+
+def labelled_split_of(learner: Learner, split: Split, tracks: Any) -> Split:
+    """The split as the feature cells' forests see it: with the learner's ``label_fraction``,
+    only the training and validation tracks whose labels the learner used (the same seeded,
+    stratified pick, :func:`mirlearn.datasets.labelled.labelled_split`), the test tracks whole;
+    without one, ``split`` itself. ``tracks``: a TrackTable holding the split's tracks."""
+    from mirlearn.datasets.labelled import labelled_split
+
+    return labelled_split(split, tracks, getattr(learner, "label_fraction", None), seed=int(getattr(learner, "seed", 0)))
 
 
 # -- the learner of a split --------------------------------------------------------------------
@@ -486,6 +496,8 @@ def run_split(cfg: Config, frames: FrameSet, split: Split, layout: SplitLayout |
         return outcome
     tr = _read_json(layout.train_result_json)
     outcome.train = tr or {}
+    # Few labels (the learner's label_fraction): the forests learn from no label the net did not.
+    split = labelled_split_of(learner, split, frames.tracks)
 
     cells = cells_of(cfg)
     todo = [c for c in cells if _read_current(layout, c, _cell_inputs(inputs, cfg, split, c, frames)) is None]
@@ -767,6 +779,7 @@ def fit_model(model: Any, frames: FrameSet, split: Split, work_dir: str | Path, 
     log(f"network trained in {seconds:.1f} s: {learner.training_summary()}")
     if not world().is_main:  # the ranks shared the training; rank 0 fits and scores the forest
         return None
+    split = labelled_split_of(learner, split, frames.tracks)  # few labels: the forest's too
     with scratch_dir(work_dir, "features") as tmp:
         # As run_split: frames and activations stay on disk when large, the forest's parts are views.
         all_layers = split_activations(learner, frames, split, tmp / "features-all.f32")

@@ -51,6 +51,14 @@ class MLPLearner(Learner):
         :class:`mirlearn.nn.batch_augment.BatchAugment`: gain, frequency masks, mixup), or None
     task : ``None`` / ``"label"``: one softmax over the classes; ``"tags"``: one sigmoid output
         per tag of the training tracks, binary cross-entropy (auto-tagging; SGD only)
+    pretrain : unsupervised greedy layer-wise pre-training of the hidden layers before the
+        supervised training (the fields of :class:`mirlearn.nn.pretrain.settings.PretrainSettings`:
+        ``method`` ``"rbm"`` (a DBN; sigmoid nets) or ``"dae"``, ``epochs``, ``lr``…), on every
+        training frame; ``None``: none
+    label_fraction : Hamel's question (few labels): the share (0, 1] of the training tracks, and
+        of the validation tracks, whose labels the supervised training and early stopping use
+        (seeded by ``seed``, stratified, whole tracks, at least one per class); the standardiser
+        and pre-training still use every training frame. ``None``: every label
     seed : seeds initialisation, shuffling and subsampling
     device : ``"cpu"`` or ``"cuda"``
     run_dir : folder for the training log and checkpoints; a rerun resumes from them
@@ -61,6 +69,7 @@ class MLPLearner(Learner):
     net_ : FeatureNet — standardiser + trained MLP
     classes_ : list of class names (tag names for task ``"tags"``), in output order
     train_result_ : what the trainer reported (best epoch, losses, history, seconds)
+    pretrain_results_ : one TrainResult per hidden layer's pre-training (``[]`` without)
     """
 
     kind = "mlp"
@@ -88,6 +97,8 @@ class MLPLearner(Learner):
         max_valid_frames: int | None = None,
         augment: dict[str, Any] | None = None,
         task: str | None = None,
+        pretrain: dict[str, Any] | None = None,
+        label_fraction: float | None = None,
         seed: int = 0,
         device: str = "cpu",
         run_dir: str | Path | None = None,
@@ -113,6 +124,8 @@ class MLPLearner(Learner):
         self.max_valid_frames = max_valid_frames
         self.augment = augment
         self.task = task
+        self.pretrain = pretrain
+        self.label_fraction = label_fraction
         self.seed = seed
         self.device = device
         self.run_dir = run_dir
@@ -137,6 +150,11 @@ class MLPLearner(Learner):
             params["augment"] = augment
         if getattr(t, "task", "label") != "label":
             params["task"] = t.task
+        pretrain = getattr(cfg, "pretrain", None)
+        if pretrain is not None and pretrain.enabled:  # off: absent, as before pre-training
+            params["pretrain"] = pretrain.to_dict()
+        if getattr(t, "label_fraction", None) is not None:
+            params["label_fraction"] = t.label_fraction
         params.update(kwargs)
         return cls(**params)
 
@@ -156,25 +174,38 @@ class MLPLearner(Learner):
         Parameters
         ----------
         train, valid : FrameSet of raw frames ``(n_frames, n_in)`` with their tracks;
-            ``valid`` drives early stopping. Their TrackTables must share ``classes``.
+            ``valid`` drives early stopping. Their TrackTables must share ``classes``. With
+            ``label_fraction``, only the labelled share of their tracks trains and stops the net.
         """
         import torch
 
         from mirlearn.features.standardize import Standardizer
+        from mirlearn.learners.pretraining import check_options, labelled_frames, pretrain_net, unlabelled_rows
         from mirlearn.nn.featurenet import FeatureNet
         from mirlearn.nn.mlp import MLP
 
+        pretraining = check_options(self.pretrain, self.label_fraction, activation=self.activation,
+                                    multilabel=self.multilabel)
         self.classes_ = self.output_names(train, valid)
-        frame_targets = [np.repeat(self.track_targets(fs.tracks), fs.lengths, axis=0) for fs in (train, valid)]
-        X_train, y_train = sample_rows(train.X, frame_targets[0], self.max_train_frames, self.seed)
+        labelled = [labelled_frames(fs, self.label_fraction, self.seed) for fs in (train, valid)]
+        frame_targets = [np.repeat(self.track_targets(fs.tracks), fs.lengths, axis=0) for fs in labelled]
+        X_train, y_train = sample_rows(labelled[0].X, frame_targets[0], self.max_train_frames, self.seed)
         # Its own random stream, so capping the validation set never moves the training sample.
-        X_valid, y_valid = sample_rows(valid.X, frame_targets[1], self.max_valid_frames, [self.seed, 1])
-        std = Standardizer().fit(X_train)
+        X_valid, y_valid = sample_rows(labelled[1].X, frame_targets[1], self.max_valid_frames, [self.seed, 1])
+        # Frames without their labels (the standardiser, pre-training): every training frame.
+        X_all = X_train if labelled[0] is train else unlabelled_rows(train.X, self.max_train_frames, self.seed)
+        std = Standardizer().fit(X_all)
         torch.manual_seed(self.seed)
         mlp = MLP(n_in=train.dim, hidden=tuple(self.hidden), n_out=len(self.classes_),
                   activation=self.activation, dropout=self.dropout, input_dropout=self.input_dropout)
         self.net_ = FeatureNet(mlp, std.mean_, std.scale_)
         run_dir = Path(self.run_dir) if self.run_dir is not None else None
+        self.pretrain_results_ = []
+        if pretraining is not None:
+            X_all_valid = X_valid if labelled[1] is valid else \
+                unlabelled_rows(valid.X, self.max_valid_frames, [self.seed, 1])
+            self.pretrain_results_ = pretrain_net(self.net_, X_all, X_all_valid, pretraining, seed=self.seed,
+                                                  device=self.device, run_dir=run_dir, progress=self.progress)
         if self.optimizer in ("sgd", "adagrad"):
             from mirlearn.nn.train import TrainConfig, train_sgd
 
@@ -226,8 +257,14 @@ class MLPLearner(Learner):
         return out
 
     def training_summary(self) -> str:
-        """One line on how training ended (best epoch or HF step, validation loss and accuracy)."""
-        return self.train_result_.summary()
+        """One line on how training ended (best epoch or HF step, validation loss and accuracy),
+        after one on pre-training when there was some."""
+        text = self.train_result_.summary()
+        if getattr(self, "pretrain_results_", None):
+            from mirlearn.nn.pretrain.stack import pretrain_summary
+
+            text = f"{pretrain_summary(self.pretrain['method'], self.pretrain_results_)}; then {text}"
+        return text
 
     # -- features -------------------------------------------------------------------------
     @property

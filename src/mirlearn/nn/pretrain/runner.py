@@ -113,17 +113,25 @@ class LayerEpochs:
         model.train()
         for group in self.optimizer.param_groups:
             group["momentum"] = self._momentum(epoch)
-        total = 0.0
+        # On the CPU each batch's error is checked before its step (the weights stay finite);
+        # on a GPU reading it would stall the device, so the sum is checked once, at the end.
+        on_cpu = self.batches.device.type == "cpu"
+        total: float | torch.Tensor = 0.0
         for b, (xb, _) in enumerate(self.batches.epoch(epoch)):
             with torch.no_grad():
                 v = self.encode(xb)
-            err = float(model.accumulate_gradients(v, self.generator))
-            if not math.isfinite(err):
-                raise TrainingError(f"non-finite reconstruction error ({err}) at epoch {epoch}, batch {b + 1} "
-                                    f"of {len(self.batches)}")
+            err = model.accumulate_gradients(v, self.generator)
+            if on_cpu:
+                err = float(err)
+                if not math.isfinite(err):
+                    raise TrainingError(f"non-finite reconstruction error ({err}) at epoch {epoch}, batch {b + 1} "
+                                        f"of {len(self.batches)}")
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
-            total += err
+            total = total + err
+        total = float(total)
+        if not math.isfinite(total):
+            raise TrainingError(f"non-finite reconstruction error ({total}) at epoch {epoch}")
         return total / (self.batches.n * self.dim)
 
     def validate(self, model: nn.Module, X: np.ndarray, y: Any = None) -> tuple[float, float]:
