@@ -211,7 +211,7 @@ def plan_grid(inputs: Inputs, *, profile: str, nets: Sequence[NetSpec], user: di
             rows = n_fit
             if c.aggregate:
                 rows = max(1, n_fit * cfg.frames.hop_length // max(1, int(cfg.features.hop_seconds * cfg.frames.sr)))
-                dim *= 2
+                dim *= len(c.pool or (0, 0)) * len(c.timescales or (0,))  # statistics × time scales
             rows = tree_rows(rows, cfg)
             forest_s += forest_seconds(rows, dim, cfg.forest.n_estimators)
         for split in inputs.splits:
