@@ -128,8 +128,8 @@ class FeaturesConfig:
     #: class of highest mean, "max probability") and the majority vote of its rows
     own_output: bool = False
     #: multi-timescale pooling (Hamel et al. 2011): window lengths, s, pooled side by side in
-    #: every aggregated row, one row every hop_seconds (the rows' window is the longest);
-    #: unset: the one window_seconds
+    #: every aggregated row, one row every hop_seconds (the rows' window is the longest, and
+    #: window_seconds is not read); unset: the one window_seconds
     timescales: list[float] | None = None
     #: statistics of every aggregation window: "mean", "var", "max", "min" (unset: mean, var)
     pool: list[str] | None = None
