@@ -244,3 +244,22 @@ def test_predictions_and_features_of_a_short_track_are_those_of_its_frames_alone
         np.testing.assert_allclose(p[0], torch.softmax(net(x0), 1)[0].numpy(), rtol=1e-5, atol=1e-6)
         alone = net.features(x0)
     np.testing.assert_allclose(f[0], torch.cat([alone["lstm1"], alone["lstm2"]], 1)[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_cpu_layout_computes_the_same_function_and_masks_the_same():
+    """to_cpu_layout (channels-last conv front-end, what training on the CPU uses) changes the
+    last float bits only, padded patches included."""
+    net = PatchRNN("crnn-short", 96, 24, n_classes=3, seed=2).eval()
+    x = torch.randn(3, 96, 24)
+    x[0, :, 8:] = 0.0
+    lengths = torch.tensor([8, 24, 24])
+    with torch.no_grad():
+        before = net.features(x, lengths=lengths)
+        net.to_cpu_layout()
+        after = net.features(x, lengths=lengths)
+        alone = net.features(x[:1, :, :8])
+    for k in before:
+        torch.testing.assert_close(after[k], before[k], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(after[k][0], alone[k][0], rtol=1e-4, atol=1e-5)
+    assert net.convs[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert PatchRNN("bilstm", 8, 8, 2).to_cpu_layout()._channels_last is False

@@ -168,8 +168,9 @@ class _MaskedConvBlock(nn.Module):
 
     Pooling before the (non-decreasing) activation gives the values of pooling after it, on a
     smaller tensor (as :class:`mirlearn.nn.cnn._ConvBlock`). With lengths, padded positions are
-    set to the lowest float before the pool (a window's maximum is over its real positions)
-    and to 0 after the block (the next convolution sees "same" padding's zeros there).
+    pushed down to half the lowest float before the pool (a window's maximum is over its real
+    positions) and set to 0 after the block (the next convolution sees "same" padding's zeros
+    there).
     """
 
     def __init__(self, in_ch: int, blk: Block, batch_norm: bool, act: _Activation) -> None:
@@ -188,13 +189,16 @@ class _MaskedConvBlock(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor | None, drop: Any) -> tuple[Tensor, Tensor | None]:
         h = self.bn(self.conv(F.pad(x, self.pad) if any(self.pad) else x))
         if lengths is not None:
-            h = h.masked_fill(~_real(lengths, h.shape[-1]), torch.finfo(h.dtype).min)
+            # Added and multiplied rather than masked_fill: the gradient keeps the maps' memory
+            # format (masked_fill's turned channels-last batch norm backward 5x slower).
+            padded = (~_real(lengths, h.shape[-1])).to(h.dtype)
+            h = h + padded * (torch.finfo(h.dtype).min / 2)
         if self.pool_size != (1, 1):
             h = F.max_pool2d(h, self.pool_size)
         h = drop(self.act(h))
         if lengths is not None:
             lengths = self.out_lengths(lengths, h.shape[-1])
-            h = h.masked_fill(~_real(lengths, h.shape[-1]), 0.0)
+            h = h * _real(lengths, h.shape[-1]).to(h.dtype)
         return h, lengths
 
 
@@ -262,6 +266,7 @@ class PatchRNN(nn.Module):
         self.seed, self.leaky_slope = int(seed), leaky_slope
         self.arch = arch
         self.generator: torch.Generator | None = None
+        self._channels_last = False
 
         self.convs = nn.ModuleList()
         in_ch, bands = 1, self.n_bands
@@ -318,6 +323,17 @@ class PatchRNN(nn.Module):
 
     # --- forward -----------------------------------------------------------------------------
 
+    def to_cpu_layout(self) -> "PatchRNN":
+        """The conv front-end channels-last (NHWC) for oneDNN on the CPU; the function does not
+        change (sums in another order: the last float32 bits differ). The C-RNN of
+        ``crnn-short`` trained 1.4× faster so (one thread, batches of 32 patches of 96 × 40:
+        0.25 against 0.36 s of CPU per step, torch 2.13 on a 2-core Xeon). Nothing to do for
+        ``bilstm``."""
+        if self.convs:
+            self.convs.to(memory_format=torch.channels_last)
+            self._channels_last = True
+        return self
+
     def _input(self, x: Tensor) -> Tensor:
         if x.dim() == 4 and x.shape[1] == 1:
             x = x[:, 0]
@@ -350,6 +366,8 @@ class PatchRNN(nn.Module):
         feats: dict[str, Tensor] = {}
         if self.convs:
             h = x.unsqueeze(1)
+            if self._channels_last:
+                h = h.contiguous(memory_format=torch.channels_last)
             conv_drop = lambda t: self._drop(t, self.arch.conv_dropout)  # noqa: E731
             for k, block in enumerate(self.convs):
                 h, L = block(h, L, conv_drop)
