@@ -40,9 +40,13 @@ class NetworkConfig:
     """The MLP ``n_in → hidden[0] → … → n_classes``."""
 
     hidden: list[int] = field(default_factory=lambda: [500, 500, 500])
-    activation: str = "relu"  #: "relu" or "sigmoid"
+    #: "relu", "sigmoid" or "maxout" (Goodfellow et al. 2013: each unit the max of
+    #: ``maxout_pieces`` linear pieces; ``hidden`` counts units)
+    activation: str = "relu"
     dropout: float = 0.0  #: dropout rate on each hidden layer
     input_dropout: float = 0.0  #: dropout rate on the input (off in the paper)
+    #: pieces per maxout unit, k >= 2 (unset: 2); read only with activation = "maxout"
+    maxout_pieces: int | None = None
 
 
 @dataclass
@@ -60,6 +64,10 @@ class CNNConfig:
     patch_frames: int = 80  #: frames per patch (80 ≈ 1.9 s at hop 512, 22050 Hz)
     patch_hop: int = 40  #: frames between the patches of a track for features and prediction
     activation: str | None = None  #: relu, leaky_relu, elu or selu (unset: the architecture's own)
+    #: the hidden dense layer's: one of those or "maxout" (unset: ``activation``)
+    dense_activation: str | None = None
+    #: pieces per maxout unit, k >= 2 (unset: 2); read only with dense_activation = "maxout"
+    maxout_pieces: int | None = None
     batch_norm: bool | None = None  #: unset: the architecture's own
     dropout: float | None = None  #: unset: the architecture's own
     init: str = "he"  #: weight initialisation: "he" or "glorot"
@@ -67,7 +75,12 @@ class CNNConfig:
 
 #: Section keys added after configurations were first saved: :meth:`Config.to_dict` (hence the
 #: saved ``config.toml`` and settings) leaves them out while unset.
-_OMITTED_WHEN_UNSET = {"features": ("timescales", "pool"), "training": ("adagrad_initial_accumulator", "adagrad_eps")}
+_OMITTED_WHEN_UNSET = {"network": ("maxout_pieces",), "cnn": ("dense_activation", "maxout_pieces"),
+                       "features": ("timescales", "pool"),
+                       "training": ("adagrad_initial_accumulator", "adagrad_eps")}
+#: Pieces per maxout unit when unset (:data:`mirlearn.nn.mlp.DEFAULT_MAXOUT_PIECES`, not
+#: imported from there so that reading a configuration does not import torch).
+DEFAULT_MAXOUT_PIECES = 2
 
 #: Training keys only one learner family reads; a configuration giving the other family's
 #: keys is refused (one line) instead of silently ignoring them.
@@ -243,6 +256,14 @@ class Config:
             del d["training"]["label_fraction"]
         d["frames"] = self.frames.to_dict()  # a frame kind's own settings only where they are read
         del d["cnn" if self.learner == "mlp" else "network"]
+        # Keys added with maxout units: left out while unset, so that other configurations'
+        # saved settings read as they always have; a maxout net's k is written resolved.
+        net = "network" if self.learner == "mlp" else "cnn"
+        if d[net].get("activation" if net == "network" else "dense_activation") == "maxout":
+            d[net]["maxout_pieces"] = d[net].get("maxout_pieces") or DEFAULT_MAXOUT_PIECES
+        for key in _OMITTED_WHEN_UNSET[net]:
+            if d[net].get(key) is None:
+                d[net].pop(key, None)
         for name in ("features", "training"):  # multi-timescale pooling, AdaGrad: the same
             for key in _OMITTED_WHEN_UNSET[name]:
                 if d[name].get(key) is None:
@@ -272,7 +293,12 @@ class Config:
                "trains with a gradient optimiser ('sgd', 'adam'); Hessian-Free here learns classes")
         if self.learner == "cnn":
             self._validate_cnn()
-        _check(n.activation in ("relu", "sigmoid"), "network.activation", n.activation, "must be 'relu' or 'sigmoid'")
+        _check(n.activation in ("relu", "sigmoid", "maxout"), "network.activation", n.activation,
+               "must be 'relu', 'sigmoid' or 'maxout'")
+        _check(n.maxout_pieces is None or n.activation == "maxout", "network.maxout_pieces", n.maxout_pieces,
+               f"is read only with network.activation = 'maxout' (it is {n.activation!r})")
+        _check(n.maxout_pieces is None or n.maxout_pieces >= 2, "network.maxout_pieces", n.maxout_pieces,
+               "must be >= 2 (linear pieces per maxout unit)")
         _check(len(n.hidden) >= 1 and all(h > 0 for h in n.hidden), "network.hidden", n.hidden,
                "must be one or more positive widths")
         _check(0.0 <= n.dropout < 1.0, "network.dropout", n.dropout, "must be in [0, 1)")
@@ -398,7 +424,7 @@ class Config:
                 raise ConfigError(f"config key [augment]: {e}") from None
 
     def _validate_cnn(self) -> None:
-        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES
+        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, DENSE_ACTIVATIONS
 
         c, t = self.cnn, self.training
         from mirlearn.nn import patchnets
@@ -423,8 +449,19 @@ class Config:
             for key in ("dense_activation", "maxout_pieces"):
                 _check(getattr(c, key, None) is None, f"cnn.{key}", getattr(c, key, None),
                        f"architecture {c.architecture!r} has no hidden dense layer (leave it unset)")
+        _check(c.activation != "maxout", "cnn.activation", c.activation,
+               "maxout units are for the dense layer: set cnn.dense_activation = 'maxout'")
         _check(c.activation is None or c.activation in ACTIVATIONS, "cnn.activation", c.activation,
                f"must be one of {', '.join(ACTIVATIONS)}")
+        _check(c.dense_activation is None or c.dense_activation in DENSE_ACTIVATIONS, "cnn.dense_activation",
+               c.dense_activation, f"must be one of {', '.join(DENSE_ACTIVATIONS)}")
+        _check(c.dense_activation is None or c.architecture not in ARCHITECTURES
+               or ARCHITECTURES[c.architecture].dense is not None, "cnn.dense_activation", c.dense_activation,
+               f"architecture {c.architecture!r} has no hidden dense layer")
+        _check(c.maxout_pieces is None or c.dense_activation == "maxout", "cnn.maxout_pieces", c.maxout_pieces,
+               f"is read only with cnn.dense_activation = 'maxout' (it is {c.dense_activation!r})")
+        _check(c.maxout_pieces is None or c.maxout_pieces >= 2, "cnn.maxout_pieces", c.maxout_pieces,
+               "must be >= 2 (linear pieces per maxout unit)")
         _check(c.dropout is None or 0.0 <= c.dropout < 1.0, "cnn.dropout", c.dropout, "must be in [0, 1)")
         _check(c.init in ("he", "glorot"), "cnn.init", c.init, "must be 'he' or 'glorot'")
         _check(_finite(t.momentum) and 0.0 <= t.momentum < 1.0, "training.momentum", t.momentum, "must be in [0, 1)")

@@ -94,7 +94,9 @@ def describe_learner(cfg: Config) -> str:
         c = cfg.cnn
         return (f"{family(c.architecture)} {c.architecture} on {cfg.frames.dim} × {c.patch_frames} patches of {cfg.frames.kind} "
                 f"with {t.optimizer}")
-    return f"{cfg.network.activation} MLP {cfg.network.hidden} with {t.optimizer}"
+    n = cfg.network
+    units = f"maxout (k = {n.maxout_pieces or 2})" if n.activation == "maxout" else n.activation
+    return f"{units} MLP {n.hidden} with {t.optimizer}"
 
 
 def _time_base(frames: FrameSet) -> dict[str, Any]:

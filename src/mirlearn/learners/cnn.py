@@ -61,6 +61,8 @@ class CNNLearner(Learner):
     patch_frames : frames per patch (the architecture's input width)
     patch_hop : frames between patches for features, predictions and validation
     activation, batch_norm, dropout : ``None`` keeps the architecture's published choice
+    dense_activation : the hidden dense layer's non-linearity (``None``: ``activation``), or
+        ``"maxout"``: each dense unit the max of ``maxout_pieces`` linear pieces (``None``: 2)
     init : ``"he"`` or ``"glorot"``
     optimizer : ``"adam"``, ``"nadam"``, ``"sgd"`` (with ``momentum``, ``nesterov``) or ``"adagrad"``
     lr, momentum, nesterov, weight_decay, batch_size (patches), max_epochs, patience : training
@@ -93,6 +95,8 @@ class CNNLearner(Learner):
         patch_frames: int = 80,
         patch_hop: int = 40,
         activation: str | None = None,
+        dense_activation: str | None = None,
+        maxout_pieces: int | None = None,
         batch_norm: bool | None = None,
         dropout: float | None = None,
         init: str = "he",
@@ -118,6 +122,8 @@ class CNNLearner(Learner):
         self.patch_frames = patch_frames
         self.patch_hop = patch_hop
         self.activation = activation
+        self.dense_activation = dense_activation
+        self.maxout_pieces = maxout_pieces
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.init = init
@@ -151,6 +157,13 @@ class CNNLearner(Learner):
         for key in ("adagrad_initial_accumulator", "adagrad_eps"):  # unset: absent, as before AdaGrad
             if getattr(t, key, None) is not None:
                 params[key] = getattr(t, key)
+        dense_activation = getattr(c, "dense_activation", None)
+        if dense_activation is not None:
+            params["dense_activation"] = dense_activation
+        if dense_activation == "maxout":  # k recorded as a number, so that unset and 2 are one learner
+            from mirlearn.nn.mlp import DEFAULT_MAXOUT_PIECES
+
+            params["maxout_pieces"] = getattr(c, "maxout_pieces", None) or DEFAULT_MAXOUT_PIECES
         augment = cfg.augment.batch() if hasattr(cfg, "augment") else None
         if augment is not None:
             params["augment"] = augment
@@ -171,7 +184,8 @@ class CNNLearner(Learner):
 
         return build(self.architecture, n_bands=n_bands, n_frames=self.patch_frames, n_classes=n_classes,
                         activation=self.activation, batch_norm=self.batch_norm, dropout=self.dropout,
-                        init=self.init, seed=self.seed)
+                        init=self.init, seed=self.seed, dense_activation=self.dense_activation,
+                        maxout_pieces=self.maxout_pieces)
 
     def fit(self, train: FrameSet, valid: FrameSet) -> "CNNLearner":
         """Standardise bands on ``train``'s tracks and train the CNN on their patches.

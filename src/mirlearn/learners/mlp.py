@@ -32,7 +32,9 @@ class MLPLearner(Learner):
     Parameters
     ----------
     hidden : widths of the hidden layers (the paper: three of 50 or 500)
-    activation : ``"relu"`` or ``"sigmoid"``
+    activation : ``"relu"``, ``"sigmoid"`` or ``"maxout"`` (every hidden unit the max of
+        ``maxout_pieces`` linear pieces; ``hidden`` counts units, so the features keep those widths)
+    maxout_pieces : pieces per maxout unit, >= 2 (``None``: 2); only with ``"maxout"``
     dropout : dropout rate on every hidden layer (0.25 in the paper's dropout nets)
     input_dropout : dropout rate on the input frames (off in the paper)
     optimizer : ``"sgd"`` (minibatch SGD), ``"adagrad"`` (AdaGrad on the same minibatches) or
@@ -79,6 +81,7 @@ class MLPLearner(Learner):
         *,
         hidden: Sequence[int] = (500, 500, 500),
         activation: str = "relu",
+        maxout_pieces: int | None = None,
         dropout: float = 0.0,
         input_dropout: float = 0.0,
         optimizer: str = "sgd",
@@ -106,6 +109,7 @@ class MLPLearner(Learner):
     ) -> None:
         self.hidden = hidden
         self.activation = activation
+        self.maxout_pieces = maxout_pieces
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.optimizer = optimizer
@@ -134,6 +138,8 @@ class MLPLearner(Learner):
     @classmethod
     def from_config(cls, cfg: Any, **kwargs: Any) -> "MLPLearner":
         """Build from a :class:`mirlearn.config.Config`; ``kwargs`` override (e.g. run_dir)."""
+        from mirlearn.nn.mlp import DEFAULT_MAXOUT_PIECES
+
         n, t = cfg.network, cfg.training
         params = dict(
             hidden=tuple(n.hidden), activation=n.activation, dropout=n.dropout, input_dropout=n.input_dropout,
@@ -142,6 +148,8 @@ class MLPLearner(Learner):
             curvature_fraction=t.curvature_fraction, max_train_frames=t.max_train_frames,
             frames_per_epoch=t.frames_per_epoch, max_valid_frames=t.max_valid_frames, seed=t.seed,
         )
+        if n.activation == "maxout":  # k recorded as a number, so that unset and 2 are one learner
+            params["maxout_pieces"] = getattr(n, "maxout_pieces", None) or DEFAULT_MAXOUT_PIECES
         for key in ("adagrad_initial_accumulator", "adagrad_eps"):  # unset: absent, as before AdaGrad
             if getattr(t, key, None) is not None:
                 params[key] = getattr(t, key)
@@ -197,7 +205,8 @@ class MLPLearner(Learner):
         std = Standardizer().fit(X_all)
         torch.manual_seed(self.seed)
         mlp = MLP(n_in=train.dim, hidden=tuple(self.hidden), n_out=len(self.classes_),
-                  activation=self.activation, dropout=self.dropout, input_dropout=self.input_dropout)
+                  activation=self.activation, dropout=self.dropout, input_dropout=self.input_dropout,
+                  maxout_pieces=self.maxout_pieces)
         self.net_ = FeatureNet(mlp, std.mean_, std.scale_)
         run_dir = Path(self.run_dir) if self.run_dir is not None else None
         self.pretrain_results_ = []

@@ -61,14 +61,21 @@ smallest input the pools accept; a 30 s GTZAN clip has ~1292). Choi's input batc
 bands is left out: :class:`mirlearn.nn.patches.BandStandardizer` does that job (fixed).
 
 Options across models: ``batch_norm`` (conv blocks only; BN before the activation),
-``activation`` (``relu``, ``leaky_relu``, ``elu``, ``selu``, ``sigmoid``), ``dropout`` (the
-architecture's one dropout), ``init`` (``he``: He-normal with the activation's gain; ``glorot``:
-Glorot-uniform, Keras' default; biases 0), all deterministic from ``seed``.
+``activation`` (``relu``, ``leaky_relu``, ``elu``, ``selu``, ``sigmoid``), ``dense_activation``
+(the hidden dense layer's own: one of those or ``maxout``; unset: ``activation``), ``dropout``
+(the architecture's one dropout), ``init`` (``he``: He-normal with the activation's gain;
+``glorot``: Glorot-uniform, Keras' default; biases 0), all deterministic from ``seed``.
+
+A ``maxout`` dense layer (Goodfellow et al. 2013; :func:`mirlearn.nn.mlp.maxout`) keeps the
+architecture's number of units (200) and gives each ``maxout_pieces`` linear pieces (default 2),
+so it holds that many times the dense weights; its ``dense`` feature has one value per unit.
+Its pieces are initialised as linear units (He: gain 1, whose variance the max of two pieces
+keeps; Glorot: the bound of a ``flat → units`` layer). The conv blocks keep ``activation``.
 
 Features (:meth:`PatchCNN.features`): ``conv<k>`` (``conv<k>_spec`` / ``conv<k>_temp`` /
 ``conv<k>_vert`` / ``conv<k>_horz`` for two pipelines) is the global average over bands and
 frames of block ``k``'s output (after its pool), one value per filter; ``dense`` is the hidden
-dense layer's activation (after the non-linearity, before dropout).
+dense layer's activation (after the non-linearity — the max, for maxout — before dropout).
 
 Examples
 --------
@@ -90,11 +97,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mirlearn.errors import ConfigError
+from mirlearn.nn.mlp import DEFAULT_MAXOUT_PIECES, maxout
 from mirlearn.nn.mlp import dropout as _dropout
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "INITS", "Arch", "Block", "PatchCNN", "layer_names", "min_input_size"]
+__all__ = ["ACTIVATIONS", "ARCHITECTURES", "DENSE_ACTIVATIONS", "INITS", "Arch", "Block", "PatchCNN", "layer_names",
+           "min_input_size"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "sigmoid")
+#: The hidden dense layer's choices: any of :data:`ACTIVATIONS`, or maxout units.
+DENSE_ACTIVATIONS = ACTIVATIONS + ("maxout",)
 INITS = ("he", "glorot")
 
 
@@ -232,6 +243,20 @@ class _Activation(nn.Module):
         return self.name + (f", slope={self.slope}" if self.name == "leaky_relu" else "")
 
 
+class _Maxout(nn.Module):
+    """Maxout units over a linear layer's output: the max of each unit's ``pieces`` values."""
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__()
+        self.name, self.pieces = "maxout", int(pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return maxout(x, self.pieces)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
 class _ConvBlock(nn.Module):
     """[zero pad] → conv → [BN] → activation → max-pool, computed as … → max-pool → activation.
 
@@ -294,6 +319,12 @@ class PatchCNN(nn.Module):
         Seeds the initialisation (the global torch generator is not touched).
     leaky_slope : float
         Negative slope of ``leaky_relu`` (0.3, Keras' default, as Schindler et al.).
+    dense_activation : str or None
+        The hidden dense layer's non-linearity, one of :data:`DENSE_ACTIVATIONS`; ``None``:
+        ``activation``. ``'maxout'``: each of the dense layer's units is the max of
+        ``maxout_pieces`` linear pieces (the layer keeps its number of units).
+    maxout_pieces : int >= 2 or None
+        Pieces per maxout unit (``None``: 2); only with ``dense_activation='maxout'``.
 
     Attributes
     ----------
@@ -304,7 +335,8 @@ class PatchCNN(nn.Module):
 
     def __init__(self, architecture: str, n_bands: int, n_frames: int, n_classes: int, *,
                  activation: str | None = None, batch_norm: bool | None = None, dropout: float | None = None,
-                 init: str = "he", seed: int = 0, leaky_slope: float | None = None) -> None:
+                 init: str = "he", seed: int = 0, leaky_slope: float | None = None,
+                 dense_activation: str | None = None, maxout_pieces: int | None = None) -> None:
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ConfigError(f"unknown CNN architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
@@ -313,6 +345,9 @@ class PatchCNN(nn.Module):
         batch_norm = arch.batch_norm if batch_norm is None else bool(batch_norm)
         dropout = arch.dropout if dropout is None else float(dropout)
         leaky_slope = arch.leaky_slope if leaky_slope is None else float(leaky_slope)
+        if activation == "maxout":
+            raise ConfigError("maxout units are for the dense layer (dense_activation='maxout'); the conv blocks' "
+                              f"activation is one of {ACTIVATIONS}")
         if activation not in ACTIVATIONS:
             raise ConfigError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         if init not in INITS:
@@ -321,6 +356,16 @@ class PatchCNN(nn.Module):
             raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
         if int(n_classes) < 1:
             raise ConfigError(f"n_classes must be positive, got {n_classes}")
+        if dense_activation is not None:
+            if dense_activation not in DENSE_ACTIVATIONS:
+                raise ConfigError(f"dense_activation must be one of {DENSE_ACTIVATIONS}, got {dense_activation!r}")
+            if not arch.dense:
+                raise ConfigError(f"architecture {architecture!r} has no hidden dense layer: dense_activation does not apply")
+        if maxout_pieces is not None:
+            if dense_activation != "maxout":
+                raise ConfigError(f"maxout_pieces={maxout_pieces!r} is read only with dense_activation='maxout'")
+            if isinstance(maxout_pieces, bool) or int(maxout_pieces) != maxout_pieces or maxout_pieces < 2:
+                raise ConfigError(f"maxout_pieces must be an integer >= 2, got {maxout_pieces!r}")
         min_b, min_f = _min_input(arch, 0), _min_input(arch, 1)
         if int(n_bands) < min_b or int(n_frames) < min_f:
             raise ConfigError(f"architecture {architecture!r} needs patches of at least {min_b} bands × {min_f} frames "
@@ -328,6 +373,9 @@ class PatchCNN(nn.Module):
         self.architecture, self.n_bands, self.n_frames, self.n_classes = architecture, int(n_bands), int(n_frames), int(n_classes)
         self.activation, self.batch_norm, self.dropout, self.init = activation, batch_norm, dropout, init
         self.seed, self.leaky_slope = int(seed), leaky_slope
+        self.dense_activation = dense_activation
+        self.maxout_pieces = (int(maxout_pieces) if maxout_pieces is not None else DEFAULT_MAXOUT_PIECES) \
+            if dense_activation == "maxout" else None
         self.arch = arch
         self.generator: torch.Generator | None = None
         self._channels_last = False
@@ -346,8 +394,11 @@ class PatchCNN(nn.Module):
             b, f = _pipeline_out(blocks, self.n_bands, self.n_frames)
             flat += in_ch * b * f
         self.flat_width = flat
-        self.dense = nn.Linear(flat, arch.dense) if arch.dense else None
-        self.dense_act = _Activation(activation, leaky_slope)
+        self.dense_units = arch.dense
+        pieces = self.maxout_pieces or 1
+        self.dense = nn.Linear(flat, arch.dense * pieces) if arch.dense else None
+        self.dense_act = _Maxout(pieces) if dense_activation == "maxout" else \
+            _Activation(dense_activation or activation, leaky_slope)
         self.out = nn.Linear(arch.dense or flat, self.n_classes)
         self._init_weights()
 
@@ -355,23 +406,41 @@ class PatchCNN(nn.Module):
 
     def _init_weights(self) -> None:
         g = torch.Generator().manual_seed(self.seed)
-        gain_name = {"relu": "relu", "leaky_relu": "leaky_relu", "selu": "selu", "sigmoid": "sigmoid", "elu": "relu"}[self.activation]
+        gains = {"relu": "relu", "leaky_relu": "leaky_relu", "selu": "selu", "sigmoid": "sigmoid", "elu": "relu",
+                 "maxout": "linear"}
+        gain_name = gains[self.activation]
+        dense_gain = gains[self.dense_activation or self.activation]
+        pieces = self.maxout_pieces or 1
         for name, m in self.named_modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 hidden = m is not self.out
                 if self.init == "he":
-                    nl, a = (gain_name, self.leaky_slope) if hidden else ("linear", 0.0)
+                    nl, a = (dense_gain if m is self.dense else gain_name, self.leaky_slope) if hidden else ("linear", 0.0)
                     nn.init.kaiming_normal_(m.weight, a=a, nonlinearity=nl, generator=g)
+                elif m is self.dense and pieces > 1:
+                    # every piece as a Glorot layer flat → units (the fan-out is the units, not the pieces)
+                    fan_out, fan_in = m.weight.shape[0] // pieces, m.weight.shape[1]
+                    bound = (6.0 / (fan_in + fan_out)) ** 0.5
+                    nn.init.uniform_(m.weight, -bound, bound, generator=g)
                 else:
                     nn.init.xavier_uniform_(m.weight, generator=g)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
     def config(self) -> dict[str, Any]:
-        """JSON-ready settings; ``PatchCNN(**config)`` rebuilds the same net (same initial weights)."""
-        return {"architecture": self.architecture, "n_bands": self.n_bands, "n_frames": self.n_frames,
-                "n_classes": self.n_classes, "activation": self.activation, "batch_norm": self.batch_norm,
-                "dropout": self.dropout, "init": self.init, "seed": self.seed, "leaky_slope": self.leaky_slope}
+        """JSON-ready settings; ``PatchCNN(**config)`` rebuilds the same net (same initial weights).
+
+        ``dense_activation`` and ``maxout_pieces`` are there only when set, so that the other
+        nets' configs (saved with learners and checkpoints, compared on resume) read as before.
+        """
+        cfg = {"architecture": self.architecture, "n_bands": self.n_bands, "n_frames": self.n_frames,
+               "n_classes": self.n_classes, "activation": self.activation, "batch_norm": self.batch_norm,
+               "dropout": self.dropout, "init": self.init, "seed": self.seed, "leaky_slope": self.leaky_slope}
+        if self.dense_activation is not None:
+            cfg["dense_activation"] = self.dense_activation
+        if self.maxout_pieces is not None:
+            cfg["maxout_pieces"] = self.maxout_pieces
+        return cfg
 
     # --- forward -----------------------------------------------------------------------------
 
@@ -449,7 +518,7 @@ class PatchCNN(nn.Module):
         """Named feature layers → width, in network order (conv blocks, then ``dense``)."""
         d = {name: width for name, _, _, width in self._layer_names}
         if self.dense is not None:
-            d["dense"] = self.dense.out_features
+            d["dense"] = self.dense_units  # a maxout layer's units, not its pieces
         return d
 
     def features(self, x: Tensor, layers: Sequence[str] | None = None) -> dict[str, Tensor]:
@@ -479,7 +548,7 @@ class PatchCNN(nn.Module):
                 shapes[next(names)[0]] = (blk.filters, b, f)
         shapes["flat"] = (self.flat_width,)
         if self.dense is not None:
-            shapes["dense"] = (self.dense.out_features,)
+            shapes["dense"] = (self.dense_units,)
         shapes["out"] = (self.n_classes,)
         return shapes
 

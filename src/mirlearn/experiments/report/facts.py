@@ -79,6 +79,7 @@ KEY_SETTINGS: tuple[tuple[str, str], ...] = (
     ("frames.kind", "input frames"), ("frames.sr", "sample rate (Hz)"), ("frames.n_fft", "FFT size (samples)"),
     ("frames.hop_length", "frame hop (samples)"),
     ("network.hidden", "hidden units per layer"), ("network.activation", "activation"),
+    ("network.maxout_pieces", "pieces per maxout unit"),
     ("network.dropout", "dropout"), ("training.optimizer", "optimizer"), ("training.lr", "learning rate"),
     ("training.adagrad_initial_accumulator", "AdaGrad: initial accumulator"), ("training.adagrad_eps", "AdaGrad: eps"),
     ("training.batch_size", "batch size (frames)"), ("training.max_epochs", "at most epochs"),

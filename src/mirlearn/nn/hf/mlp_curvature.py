@@ -82,7 +82,8 @@ def _from_sequential(seq: torch.nn.Sequential, prefix: str) -> tuple[list[str], 
 def mlp_layers(model: torch.nn.Module) -> MLPLayers | None:
     """The layer structure of ``model`` if this operator supports it, else None.
 
-    Supported: :class:`mirlearn.nn.mlp.MLP` (sigmoid or ReLU hidden units), a
+    Supported: :class:`mirlearn.nn.mlp.MLP` (sigmoid or ReLU hidden units; a maxout net gets
+    None, so :func:`gauss_newton_operator` gives it the general ``torch.func`` operator), a
     :class:`mirlearn.nn.featurenet.FeatureNet` around one, and ``torch.nn.Sequential`` stacks of
     ``Linear`` layers with ``Sigmoid``/``ReLU``/``Tanh`` (``Dropout``/``Identity`` allowed) ending
     in a ``Linear``. The model must be in eval mode (dropout off).
