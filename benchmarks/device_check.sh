@@ -47,6 +47,7 @@ TEST_FILES=(
     tests/nn/test_cuda.py
     tests/learners/test_cuda_learners.py
     tests/nn/pretrain/test_pretrain_cuda.py
+    tests/nn/test_cuda_rnn.py
     tests/nn/test_batch_augment.py
     tests/nn/test_fastmath.py
     tests/nn/train/test_loop_log.py
