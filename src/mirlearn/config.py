@@ -424,12 +424,11 @@ class Config:
                 raise ConfigError(f"config key [augment]: {e}") from None
 
     def _validate_cnn(self) -> None:
-        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, DENSE_ACTIVATIONS
-
-        c, t = self.cnn, self.training
         from mirlearn.nn import patchnets
+        from mirlearn.nn.cnn import ACTIVATIONS, ARCHITECTURES, DENSE_ACTIVATIONS
         from mirlearn.nn.rnn import RECURRENT
 
+        c, t = self.cnn, self.training
         _check(c.architecture in patchnets.architectures(), "cnn.architecture", c.architecture,
                f"must be one of {', '.join(patchnets.architectures())}")
         _check(c.patch_frames >= 1, "cnn.patch_frames", c.patch_frames, "must be >= 1 (frames)")
