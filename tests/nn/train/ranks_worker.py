@@ -74,6 +74,29 @@ def run_cnn(out: str, kill_at: int | None, epochs: int, dropout: float) -> dict:
     return {"state": net.state_dict(), "history": res.history}
 
 
+def run_rnn(out: str, kill_at: int | None, epochs: int, dropout: float) -> dict:
+    """A BiLSTM on tracks of 4-40 frames in 10-frame patches: padded patches (lengths) on the ranks."""
+    from mirlearn.nn.patches import BandStandardizer
+    from mirlearn.nn.rnn import PatchRNN
+    from mirlearn.nn.train import PatchTrainConfig, train_patches
+
+    rng = np.random.default_rng(6)
+    n_tracks, bands = 24, 8
+    lengths = rng.integers(4, 41, n_tracks)
+    y = np.arange(n_tracks) % 3
+    X = (rng.normal(0, 1, (int(lengths.sum()), bands)) + np.repeat(y, lengths)[:, None] * 0.8).astype(np.float32)
+    off = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    Xtr, Xva = X[:off[18]], X[off[18]:]
+    std = BandStandardizer().fit(Xtr, off[:19])
+    net = PatchRNN("bilstm", bands, 10, n_classes=3, seed=0, dropout=dropout)
+    cfg = PatchTrainConfig(optimizer="adam", lr=1e-3, batch_size=16, max_epochs=epochs, patience=50, seed=3,
+                           patches_per_track=4, num_threads=1)
+    res = train_patches(net, Xtr, off[:19], y[:18], Xva, off[18:] - off[18], y[18:], cfg, standardizer=std,
+                        patch_frames=10, run_dir=os.path.join(out, "run"), progress=False,
+                        callback=kill_callback(kill_at))
+    return {"state": net.state_dict(), "history": res.history}
+
+
 def run_hf(out: str, kill_at: int | None, epochs: int, dropout: float) -> dict:
     from mirlearn.nn.mlp import MLP
     from mirlearn.nn.train import HFConfig, train_hf
@@ -90,7 +113,7 @@ def run_hf(out: str, kill_at: int | None, epochs: int, dropout: float) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("task", choices=["sgd", "cnn", "hf", "adagrad"])
+    p.add_argument("task", choices=["sgd", "cnn", "rnn", "hf", "adagrad"])
     p.add_argument("out")
     p.add_argument("--kill-at", type=int)
     p.add_argument("--epochs", type=int, default=3)
@@ -100,7 +123,7 @@ def main() -> int:
     ranks = distributed.init()
     try:
         run_adagrad = lambda *args: run_sgd(*args, optimizer="adagrad")  # noqa: E731
-        result = {"sgd": run_sgd, "cnn": run_cnn, "hf": run_hf, "adagrad": run_adagrad}[a.task](
+        result = {"sgd": run_sgd, "cnn": run_cnn, "rnn": run_rnn, "hf": run_hf, "adagrad": run_adagrad}[a.task](
             a.out, a.kill_at, a.epochs, a.dropout)
         result["world_size"] = ranks.size
         torch.save(result, os.path.join(a.out, f"result-rank{ranks.rank}.pt"))
