@@ -104,3 +104,29 @@ def test_augmented_training_of_a_recurrent_net_on_padded_patches_runs(tracks):
     spy = _Spy(net)
     res = _train(tracks, net, augment={"gain_db": 3.0, "mixup_alpha": 0.3})
     assert np.isfinite(res.history[-1]["train_loss"]) and [c for c in spy.calls if c is not None]
+
+
+def test_a_killed_recurrent_run_resumes_bitwise(tracks, tmp_path):
+    """Dropout masks (the runner's generator, lent to the net) and padded patches: epochs 3-4
+    after a kill at epoch 2 are those of the uninterrupted run."""
+    def run(run_dir, callback=None):
+        net = PatchRNN("bilstm", N_BANDS, PATCH, 2, seed=0)          # dropout 0.3 after each layer
+        Xt, ot, yt, Xv, ov, yv, std = tracks
+        cfg = PatchTrainConfig(max_epochs=4, batch_size=2, patches_per_track=2, seed=0)
+        res = train_patches(net, Xt, ot, yt, Xv, ov, yv, cfg, standardizer=std, patch_frames=PATCH, progress=False,
+                            epoch_lines=False, run_dir=run_dir, callback=callback)
+        return net, res
+
+    straight, r_straight = run(tmp_path / "a")
+
+    def kill_after_2(epoch, row):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", kill_after_2)
+    resumed, r_resumed = run(tmp_path / "b")
+    assert [r["epoch"] for r in r_resumed.history] == [1, 2, 3, 4]
+    for k, v in straight.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    assert [r["train_loss"] for r in r_straight.history] == [r["train_loss"] for r in r_resumed.history]
