@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mirlearn.config import load_config
+from mirlearn.config import dump_toml, load_config, packaged_configs
 from mirlearn.datasets.labelled import labelled_ids
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.errors import ConfigError
@@ -113,12 +113,27 @@ def test_an_augmented_copy_follows_its_source_track(rng):
 
 
 def test_earlier_runs_stay_current():
-    params = learner_from_config(load_config("demo")).saved_params()
-    assert "pretrain" not in params and "label_fraction" not in params
-    assert "pretrain" not in load_config("demo").to_dict()
-    assert "label_fraction" not in load_config("demo").to_dict()["training"]
+    for name in packaged_configs():
+        if name == "dbn-sigmoid-500":
+            continue
+        cfg = load_config(name)
+        params = learner_from_config(cfg).saved_params()
+        assert "pretrain" not in params and "label_fraction" not in params, name
+        assert "pretrain" not in cfg.to_dict() and "label_fraction" not in cfg.to_dict()["training"], name
+        assert "[pretrain]" not in dump_toml(cfg) and "label_fraction" not in dump_toml(cfg), name
     few = learner_from_config(load_config("demo", {"training": {"label_fraction": 0.1}})).saved_params()
     assert few["label_fraction"] == 0.1
+
+
+def test_the_packaged_dbn_and_its_arm_without_pretraining():
+    cfg = load_config("dbn-sigmoid-500")
+    assert cfg.network.activation == "sigmoid" and cfg.pretrain.method == "rbm" and cfg.pretrain.cd_k == 1
+    assert learner_from_config(cfg).pretrain["input_lr"] == 0.01
+    # Without pre-training the net is the same sigmoid net, its settings as if [pretrain] never existed.
+    none = load_config("dbn-sigmoid-500", {"pretrain": {"method": "none"}})
+    assert "pretrain" not in learner_from_config(none).saved_params() and "[pretrain]" not in dump_toml(none)
+    dae = learner_from_config(load_config("dbn-sigmoid-500", {"pretrain": {"method": "dae"}}))
+    assert dae.pretrain["method"] == "dae" and dae.activation == "sigmoid"
 
 
 @pytest.mark.parametrize("kw, match", [

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mirlearn.errors import ConfigError
+from mirlearn.errors import ConfigError, TrainingError
 from mirlearn.nn.mlp import MLP
 from mirlearn.nn.pretrain.settings import PretrainSettings
 from mirlearn.nn.pretrain.stack import layer_dir, pretrain_mlp, pretrain_summary
@@ -127,3 +127,11 @@ def test_what_does_not_fit_is_refused_in_one_line(frames):
         pretrain_mlp(net(), X, Xv, PretrainSettings())
     with pytest.raises(ValueError, match=r"\(n > 0, 12\)"):
         pretrain_mlp(net(), X[:, :5], Xv, PretrainSettings(method="dae"))
+
+
+def test_a_diverging_layer_names_the_rate_to_lower(frames):
+    X, Xv = frames
+    with pytest.raises(TrainingError, match=r"non-finite reconstruction error .* of layer 1: lower pretrain.input_lr "
+                                            r"\(now 10.0\); no checkpoint was written"):
+        pretrain_mlp(net("relu"), X * 100, Xv, PretrainSettings(method="dae", **{**SETTINGS, "input_lr": 10.0}),
+                     epoch_lines=False)

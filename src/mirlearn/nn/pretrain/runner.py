@@ -125,14 +125,18 @@ class LayerEpochs:
                 err = float(err)
                 if not math.isfinite(err):
                     raise TrainingError(f"non-finite reconstruction error ({err}) at epoch {epoch}, batch {b + 1} "
-                                        f"of {len(self.batches)}")
+                                        f"of {len(self.batches)}{self._advice()}")
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
             total = total + err
         total = float(total)
         if not math.isfinite(total):
-            raise TrainingError(f"non-finite reconstruction error ({total}) at epoch {epoch}")
+            raise TrainingError(f"non-finite reconstruction error ({total}) at epoch {epoch}{self._advice()}")
         return total / (self.batches.n * self.dim)
+
+    def _advice(self) -> str:
+        key = "input_lr" if self.run.layer == 1 else "lr"
+        return f" of layer {self.run.layer}: lower pretrain.{key} (now {self.run.lr})"
 
     def validate(self, model: nn.Module, X: np.ndarray, y: Any = None) -> tuple[float, float]:
         """The mean reconstruction error per value over ``X`` (raw frames) and NaN (no labels)."""
