@@ -149,3 +149,25 @@ def test_bad_options_fail_in_one_line_before_any_work(parts, kw, match):
     with pytest.raises(ConfigError, match=match) as err:
         MLPLearner(**{**KW, **kw}).fit(train, valid)
     assert "\n" not in str(err.value)
+
+
+def test_hessian_free_fine_tunes_the_pretrained_net(parts, tmp_path, monkeypatch):
+    import mirlearn.nn.train as train_mod
+
+    _, train, valid = parts
+    start = {}
+    real = train_mod.train_hf
+
+    def spy(net, *args, **kw):
+        start.update({k: v.clone() for k, v in net.mlp.state_dict().items()})
+        return real(net, *args, **kw)
+
+    monkeypatch.setattr(train_mod, "train_hf", spy)
+    learner = MLPLearner(**{**KW, "max_epochs": 2}, activation="sigmoid", optimizer="hf", max_cg_iters=5,
+                         pretrain={**PRETRAIN, "method": "dae"}, label_fraction=0.5, run_dir=tmp_path).fit(train, valid)
+    for k in (1, 2, 3):  # Hessian-Free starts from the pre-trained layers
+        best = load_checkpoint(tmp_path / "pretrain" / f"layer-{k}" / "checkpoint.pt")["progress"]["best_state"]
+        assert torch.equal(start[f"layers.{k - 1}.weight"], best["weight"])
+        assert torch.equal(start[f"layers.{k - 1}.bias"], best["bias"])
+    assert not torch.equal(start["layers.0.weight"], learner.net_.mlp.layers[0].weight)  # and fine-tuned
+    assert learner.training_summary().startswith("dae pre-training") and "HF step" in learner.training_summary()
