@@ -131,7 +131,7 @@ def test_what_does_not_fit_is_refused_in_one_line(frames):
 
 def test_a_diverging_layer_names_the_rate_to_lower(frames):
     X, Xv = frames
-    with pytest.raises(TrainingError, match=r"non-finite reconstruction error .* of layer 1: lower pretrain.input_lr "
+    with pytest.raises(TrainingError, match=r"non-finite training loss .* of layer 1: lower pretrain.input_lr "
                                             r"\(now 10.0\); no checkpoint was written"):
         pretrain_mlp(net("relu"), X * 100, Xv, PretrainSettings(method="dae", **{**SETTINGS, "input_lr": 10.0}),
                      epoch_lines=False)

@@ -21,7 +21,7 @@ from torch import nn
 from mirlearn.errors import TrainingError
 from mirlearn.nn.data import FrameBatches, sequential_batches
 from mirlearn.nn.pretrain.settings import PretrainSettings
-from mirlearn.nn.train.epoch import restore_generator
+from mirlearn.nn.train.epoch import EpochLoss, restore_generator
 from mirlearn.nn.train.loop import LoopSettings, require_device
 
 __all__ = ["LayerEpochs", "LayerRunSettings"]
@@ -113,26 +113,20 @@ class LayerEpochs:
         model.train()
         for group in self.optimizer.param_groups:
             group["momentum"] = self._momentum(epoch)
-        # On the CPU each batch's error is checked before its step (the weights stay finite);
-        # on a GPU reading it would stall the device, so the sum is checked once, at the end.
-        on_cpu = self.batches.device.type == "cpu"
-        total: float | torch.Tensor = 0.0
-        for b, (xb, _) in enumerate(self.batches.epoch(epoch)):
-            with torch.no_grad():
-                v = self.encode(xb)
-            err = model.accumulate_gradients(v, self.generator)
-            if on_cpu:
-                err = float(err)
-                if not math.isfinite(err):
-                    raise TrainingError(f"non-finite reconstruction error ({err}) at epoch {epoch}, batch {b + 1} "
-                                        f"of {len(self.batches)}{self._advice()}")
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            total = total + err
-        total = float(total)
-        if not math.isfinite(total):
-            raise TrainingError(f"non-finite reconstruction error ({total}) at epoch {epoch}{self._advice()}")
-        return total / (self.batches.n * self.dim)
+        # EpochLoss checks each batch's error before its step on the CPU (the weights stay
+        # finite), and the epoch's sum once on a GPU (reading each would stall the device).
+        epoch_loss = EpochLoss(len(self.batches), self.batches.device, epoch)
+        try:
+            for b, (xb, _) in enumerate(self.batches.epoch(epoch)):
+                with torch.no_grad():
+                    v = self.encode(xb)
+                err = model.accumulate_gradients(v, self.generator)
+                epoch_loss.add(b, err / len(xb), len(xb))
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            return epoch_loss.mean(self.batches.n) / self.dim
+        except TrainingError as e:
+            raise TrainingError(f"{e}{self._advice()}") from None
 
     def _advice(self) -> str:
         key = "input_lr" if self.run.layer == 1 else "lr"
