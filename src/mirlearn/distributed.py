@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence, TypeVar
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["World", "world", "init", "single_process", "device_for", "lost_rank_message", "LostRank",
+__all__ = ["World", "world", "init", "single_process", "device_for", "lost_rank_message", "abandon", "LostRank",
            "TIMEOUT_ENV", "BACKEND_ENV", "SILENCE_S"]
 
 T = TypeVar("T")
@@ -328,6 +328,19 @@ def finish() -> None:
     dist = _torch().distributed
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def abandon(status: int) -> None:
+    """End this process at once with ``status`` after a lost rank: the process group is broken,
+    and tearing it down (or letting interpreter exit run its destructors) can hang or abort while
+    a peer is gone. Output is flushed first; what was written to disk is complete (atomic files)."""
+    _stop_heartbeat()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed pipe: nothing left to say
+            pass
+    os._exit(status)
 
 
 def _collective_device() -> "torch.device":

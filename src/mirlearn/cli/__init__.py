@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if message is None:
             raise
         print(f"mirlearn: error: {message}", file=sys.stderr)
+        distributed.abandon(1)  # the group is broken: no teardown (it can hang or abort)
         return 1
     finally:
         if distributed is not None:

@@ -132,6 +132,7 @@ def main() -> int:
         if message is None:
             raise
         print(f"mirlearn: error: {message}", file=sys.stderr)
+        distributed.abandon(1)  # as the CLI does: no teardown of a broken group
         return 1
     finally:
         distributed.finish()

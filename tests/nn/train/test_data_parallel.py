@@ -98,7 +98,7 @@ def test_a_killed_rank_stops_the_job_in_one_line_and_a_relaunch_resumes(ranks, t
     results = ranks([str(WORKER), "sgd", str(out), "--epochs", "4", "--kill-at", "2"]).wait(timeout=300)
     (rc0, _, err0), (rc1, _, _) = results
     assert rc1 == -9  # SIGKILL, as when a machine is lost
-    assert rc0 == 1, err0[-3000:]
+    assert rc0 == 1, (rc0, err0[-3000:])
     line = [ln for ln in err0.splitlines() if ln.startswith("mirlearn: error:")]
     assert len(line) == 1 and "another rank stopped" in line[0] and "relaunch" in line[0], err0[-2000:]
     ckpt = torch.load(out / "run" / "checkpoint.pt", weights_only=True)
