@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import mirlearn.features.aggregate as aggregate_module
 import mirlearn.features.pooling as pooling
 from mirlearn.datasets.tracks import Track, TrackTable
 from mirlearn.features.aggregate import aggregate, aggregate_frameset, n_windows
@@ -100,7 +101,7 @@ def test_blocks_of_a_long_memmapped_track_give_the_same_rows(tmp_path, monkeypat
     whole, _ = pool_windows(X, off, windows=[5, 30], hop=7, pool=list(pooling.POOLS))
     path = tmp_path / "x.npy"
     np.save(path, X)
-    monkeypatch.setattr(pooling, "_BLOCK_VALUES", 4 * 40)  # a few rows per block
+    monkeypatch.setattr(aggregate_module, "_BLOCK_VALUES", 4 * 40)  # a few rows per block
     blocked, _ = pool_windows(np.load(path, mmap_mode="r"), off, windows=[5, 30], hop=7, pool=list(pooling.POOLS))
     np.testing.assert_allclose(blocked, whole, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(blocked[:, 8:16], whole[:, 8:16])  # max and min: exact

@@ -11,6 +11,8 @@ cumulative sums give every window's sums with each frame read once, and the shif
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
 from mirlearn.features.frameset import FrameSet
@@ -86,37 +88,51 @@ def aggregate(
     """
     if window < 1 or hop < 1:
         raise ValueError(f"window and hop must be at least 1 frame, got {window} and {hop}")
+    offsets = _checked_offsets(X, offsets)
+    counts = n_windows(np.diff(offsets), window, hop)
+    offsets_a = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    Xa = np.empty((int(offsets_a[-1]), 2 * int(X.shape[1])), dtype=np.float32)
+    for i, rows, block, starts, span in window_blocks(X, offsets, counts, window, hop):
+        _window_stats(block, starts, span, Xa[offsets_a[i] + rows.start:offsets_a[i] + rows.stop])
+    return Xa, offsets_a
+
+
+def _checked_offsets(X: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``offsets`` as int64 after checking them against ``X`` [shape=(n_frames, dim)]."""
     if X.ndim != 2:
         raise ValueError(f"X must be two-dimensional (n_frames, dim), got shape {X.shape}")
     offsets = np.asarray(offsets, dtype=np.int64)
     if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(X) \
             or np.any(np.diff(offsets) < 0):
         raise ValueError("offsets must start at 0, be non-decreasing and end at len(X)")
-    dim = int(X.shape[1])
-    counts = n_windows(np.diff(offsets), window, hop)
-    offsets_a = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    Xa = np.empty((int(offsets_a[-1]), 2 * dim), dtype=np.float32)
+    return offsets
 
-    # Windows per block so that a block's frame span stays under _BLOCK_VALUES values.
+
+def window_blocks(X: np.ndarray, offsets: np.ndarray, counts: np.ndarray, window: int,
+                  hop: int) -> Iterator[tuple[int, slice, np.ndarray, np.ndarray, int]]:
+    """Walk every track's windows in blocks of frames read once, each under ``_BLOCK_VALUES`` values.
+
+    Track ``i`` has ``counts[i]`` windows (:func:`n_windows`) starting every ``hop`` frames,
+    each of ``span = min(n_frames_i, window)`` frames: a track shorter than a window is one
+    window of all its frames.
+
+    Yields
+    ------
+    (i, rows, block, starts, span)
+        The track, the slice of its windows in this block, the block's frames
+        [shape=(frames, dim)] (a view of ``X``: one read of a memory map), each window's first
+        frame within ``block`` [shape=(rows.stop - rows.start,)] and the window length, in frames.
+    """
+    dim = int(X.shape[1])
     span_budget = max(window, _BLOCK_VALUES // max(dim, 1))
     per_block = max(1, 1 + (span_budget - window) // hop)
-
     for i in range(len(offsets) - 1):
         a, b = int(offsets[i]), int(offsets[i + 1])
-        n, k = b - a, int(counts[i])
-        if k == 0:
-            continue
-        out = Xa[offsets_a[i]:offsets_a[i + 1]]
-        if n < window:
-            _window_stats(X[a:b], np.zeros(1, dtype=np.int64), n, out)
-            continue
+        k, span = int(counts[i]), min(b - a, window)
         for j0 in range(0, k, per_block):
             j1 = min(k, j0 + per_block)
-            first = j0 * hop
-            last = (j1 - 1) * hop + window  # one past the last frame of the block
-            starts = np.arange(j1 - j0, dtype=np.int64) * hop
-            _window_stats(X[a + first:a + last], starts, window, out[j0:j1])
-    return Xa, offsets_a
+            block = X[a + j0 * hop:a + (j1 - 1) * hop + span]
+            yield i, slice(j0, j1), block, np.arange(j1 - j0, dtype=np.int64) * hop, span
 
 
 def _window_stats(block: np.ndarray, starts: np.ndarray, window: int, out: np.ndarray) -> None:

@@ -34,7 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mirlearn.features.aggregate import _BLOCK_VALUES, _window_stats, aggregate_frameset, n_windows
+from mirlearn.features.aggregate import _checked_offsets, _window_stats, aggregate_frameset, n_windows, window_blocks
 from mirlearn.features.frameset import FrameSet
 from mirlearn.features.timebase import TimeBase, window_frames
 
@@ -142,39 +142,19 @@ def pool_windows(X: np.ndarray, offsets: np.ndarray, *, windows: Sequence[int], 
         raise ValueError(f"windows and hop must be at least 1 frame, got {windows} and {hop}")
     if len(set(windows)) != len(windows):
         raise ValueError(f"window lengths must differ, got {windows} frames")
-    if X.ndim != 2:
-        raise ValueError(f"X must be two-dimensional (n_frames, dim), got shape {X.shape}")
-    offsets = np.asarray(offsets, dtype=np.int64)
-    if offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(X) \
-            or np.any(np.diff(offsets) < 0):
-        raise ValueError("offsets must start at 0, be non-decreasing and end at len(X)")
+    offsets = _checked_offsets(X, offsets)
     dim = int(X.shape[1])
-    longest = max(windows)
-    counts = n_windows(np.diff(offsets), longest, hop)
+    counts = n_windows(np.diff(offsets), max(windows), hop)
     offsets_p = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     width = len(pool) * dim
     Xp = np.empty((int(offsets_p[-1]), len(windows) * width), dtype=np.float32)
-
-    # Rows per block as aggregate() takes windows per block (so that one scale of mean + var
-    # reads the very same blocks and gives the very same bits).
-    span_budget = max(longest, _BLOCK_VALUES // max(dim, 1))
-    per_block = max(1, 1 + (span_budget - longest) // hop)
-
-    for i in range(len(offsets) - 1):
-        a, b = int(offsets[i]), int(offsets[i + 1])
-        n, k = b - a, int(counts[i])
-        if k == 0:
-            continue
-        out = Xp[offsets_p[i]:offsets_p[i + 1]]
-        span = min(n, longest)  # L: a track shorter than the longest window is one row of it all
-        for j0 in range(0, k, per_block):
-            j1 = min(k, j0 + per_block)
-            first = j0 * hop
-            block = X[a + first:a + (j1 - 1) * hop + span]
-            starts = np.arange(j1 - j0, dtype=np.int64) * hop
-            for s, w in enumerate(windows):
-                m = min(w, span)
-                _block_stats(block, starts + (span - m) // 2, m, pool, out[j0:j1, s * width:(s + 1) * width])
+    # The blocks of aggregate() with the longest window: one scale of mean + var reads the very
+    # same blocks and gives the very same bits.
+    for i, rows, block, starts, span in window_blocks(X, offsets, counts, max(windows), hop):
+        out = Xp[offsets_p[i] + rows.start:offsets_p[i] + rows.stop]
+        for s, w in enumerate(windows):
+            m = min(w, span)  # centred in the row's span of the longest window
+            _block_stats(block, starts + (span - m) // 2, m, pool, out[:, s * width:(s + 1) * width])
     return Xp, offsets_p
 
 
