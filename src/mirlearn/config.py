@@ -68,6 +68,8 @@ class CNNConfig:
     dense_activation: str | None = None
     #: pieces per maxout unit, k >= 2 (unset: 2); read only with dense_activation = "maxout"
     maxout_pieces: int | None = None
+    #: units of the hidden dense layer (unset: the architecture's, 200)
+    dense_units: int | None = None
     batch_norm: bool | None = None  #: unset: the architecture's own
     dropout: float | None = None  #: unset: the architecture's own
     init: str = "he"  #: weight initialisation: "he" or "glorot"
@@ -75,7 +77,7 @@ class CNNConfig:
 
 #: Section keys added after configurations were first saved: :meth:`Config.to_dict` (hence the
 #: saved ``config.toml`` and settings) leaves them out while unset.
-_OMITTED_WHEN_UNSET = {"network": ("maxout_pieces",), "cnn": ("dense_activation", "maxout_pieces"),
+_OMITTED_WHEN_UNSET = {"network": ("maxout_pieces",), "cnn": ("dense_activation", "maxout_pieces", "dense_units"),
                        "features": ("timescales", "pool"),
                        "training": ("adagrad_initial_accumulator", "adagrad_eps")}
 #: Pieces per maxout unit when unset (:data:`mirlearn.nn.mlp.DEFAULT_MAXOUT_PIECES`, not
@@ -445,7 +447,7 @@ class Config:
             for key in ("activation", "batch_norm"):
                 _check(patchnets.has_convs(c.architecture) or getattr(c, key) is None, f"cnn.{key}", getattr(c, key),
                        f"architecture {c.architecture!r} has no conv layers (leave it unset)")
-            for key in ("dense_activation", "maxout_pieces"):
+            for key in ("dense_activation", "maxout_pieces", "dense_units"):
                 _check(getattr(c, key, None) is None, f"cnn.{key}", getattr(c, key, None),
                        f"architecture {c.architecture!r} has no hidden dense layer (leave it unset)")
         _check(c.activation != "maxout", "cnn.activation", c.activation,
@@ -461,6 +463,11 @@ class Config:
                f"is read only with cnn.dense_activation = 'maxout' (it is {c.dense_activation!r})")
         _check(c.maxout_pieces is None or c.maxout_pieces >= 2, "cnn.maxout_pieces", c.maxout_pieces,
                "must be >= 2 (linear pieces per maxout unit)")
+        _check(c.dense_units is None or c.architecture not in ARCHITECTURES
+               or ARCHITECTURES[c.architecture].dense is not None, "cnn.dense_units", c.dense_units,
+               f"architecture {c.architecture!r} has no hidden dense layer")
+        _check(c.dense_units is None or (not isinstance(c.dense_units, bool) and c.dense_units >= 1), "cnn.dense_units",
+               c.dense_units, "must be a positive number of units")
         _check(c.dropout is None or 0.0 <= c.dropout < 1.0, "cnn.dropout", c.dropout, "must be in [0, 1)")
         _check(c.init in ("he", "glorot"), "cnn.init", c.init, "must be 'he' or 'glorot'")
         _check(_finite(t.momentum) and 0.0 <= t.momentum < 1.0, "training.momentum", t.momentum, "must be in [0, 1)")

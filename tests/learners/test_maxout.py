@@ -97,6 +97,12 @@ def test_maxout_configurations_read_dump_and_reload():
     learner = learner_from_config(cnn)
     assert learner.dense_activation == "maxout" and learner.maxout_pieces == 3
     assert "dense_activation = \"maxout\"" in dump_toml(cnn)
+    # the dense layer's width, e.g. maxout at the ReLU layer's parameter count (100 units × 2 pieces)
+    cnn = load_config("schindler2016-shallow", {"cnn": {"dense_activation": "maxout", "dense_units": 100}})
+    learner = learner_from_config(cnn)
+    assert learner.dense_units == 100 and learner.saved_params()["dense_units"] == 100
+    assert "dense_units = 100" in dump_toml(cnn)
+    assert config_from_dict(__import__("tomllib").loads(dump_toml(cnn))).cnn.dense_units == 100
 
 
 @pytest.mark.parametrize("name, over, match", [
@@ -109,6 +115,9 @@ def test_maxout_configurations_read_dump_and_reload():
     ("schindler2016-shallow", {"cnn": {"maxout_pieces": 3}}, "cnn.maxout_pieces=3: is read only with cnn.dense_activation"),
     ("schindler2016-shallow", {"cnn": {"dense_activation": "maxout", "maxout_pieces": 0}}, "cnn.maxout_pieces=0: must be >= 2"),
     ("choi2017", {"cnn": {"dense_activation": "maxout"}}, "architecture 'choi2017' has no hidden dense layer"),
+    ("choi2017", {"cnn": {"dense_units": 100}}, "cnn.dense_units=100: architecture 'choi2017' has no hidden dense layer"),
+    ("crnn2017-short", {"cnn": {"dense_units": 100}}, "cnn.dense_units=100: architecture 'crnn-short' has no hidden dense"),
+    ("schindler2016-shallow", {"cnn": {"dense_units": 0}}, "cnn.dense_units=0: must be a positive number of units"),
 ])
 def test_bad_maxout_settings_are_one_line_config_errors(name, over, match):
     with pytest.raises(ConfigError, match=match) as e:
@@ -128,9 +137,9 @@ def test_configurations_made_before_maxout_keep_their_saved_parameters_and_setti
         cfg = load_config(name)
         learner = learner_from_config(cfg)
         params = learner.saved_params()
-        assert "maxout_pieces" not in params and "dense_activation" not in params, name
+        assert not {"maxout_pieces", "dense_activation", "dense_units"} & set(params), name
         section = cfg.to_dict()["network" if cfg.learner == "mlp" else "cnn"]
-        assert "maxout_pieces" not in section and "dense_activation" not in section, name
+        assert not {"maxout_pieces", "dense_activation", "dense_units"} & set(section), name
         assert "maxout" not in dump_toml(cfg), name
         if name in PINNED:
             assert digest({"kind": learner.kind, **params}) == PINNED[name], name

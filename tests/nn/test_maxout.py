@@ -302,12 +302,35 @@ def test_cnn_dense_maxout_initialisation():
     assert bound * 0.95 < float(glorot.dense.weight.detach().abs().max()) <= bound
 
 
+def test_cnn_dense_units_set_the_width_so_maxout_can_match_the_relu_layers_parameters():
+    relu = PatchCNN("schindler-shallow", 80, 40, 10, seed=0)
+    m = maxout_width(relu.flat_width, (relu.dense_units,), 10, pieces=2)
+    assert m == 100
+    mx = _cnn(n_classes=10, dense_units=m)
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert abs(count(mx) - count(relu)) / count(relu) < 0.001
+    assert mx.dense.out_features == 2 * m and mx.out.in_features == m
+    assert mx.feature_layers["dense"] == m and mx.layer_shapes()["dense"] == (m,)
+    x = torch.randn(2, 80, 40, generator=torch.Generator().manual_seed(1))
+    assert mx.eval().features(x, ["dense"])["dense"].shape == (2, m) and mx(x).shape == (2, 10)
+    cfg = json.loads(json.dumps(mx.config()))
+    assert cfg["dense_units"] == m
+    twin = PatchCNN(**cfg)
+    assert all(torch.equal(p, q) for p, q in zip(mx.parameters(), twin.parameters()))
+    assert "dense_units" not in relu.config()  # unset: the configs saved before it read as they did
+    same = PatchCNN("schindler-shallow", 80, 40, 10, seed=0, dense_units=200)
+    assert all(torch.equal(p, q) for p, q in zip(relu.parameters(), same.parameters()))
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(dense_activation="softmax"), "dense_activation must be one of"),
     (dict(dense_activation="relu", maxout_pieces=2), "maxout_pieces=2 is read only with dense_activation='maxout'"),
     (dict(maxout_pieces=1), "maxout_pieces must be an integer >= 2, got 1"),
     (dict(dense_activation=None, activation="maxout"), "maxout units are for the dense layer"),
     (dict(architecture="choi2017", n_bands=96, n_frames=256), "'choi2017' has no hidden dense layer"),
+    (dict(architecture="choi2017", n_bands=96, n_frames=256, dense_activation=None, dense_units=50),
+     "'choi2017' has no hidden dense layer: dense_units does not apply"),
+    (dict(dense_units=0), "dense_units must be a positive integer, got 0"),
 ])
 def test_cnn_maxout_bad_settings_are_one_line_errors(kw, match):
     with pytest.raises(ConfigError, match=match) as e:

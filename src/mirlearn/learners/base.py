@@ -34,7 +34,7 @@ __all__ = ["Learner", "feature_matrix", "row_batches", "sample_rows"]
 RUNTIME_PARAMS = frozenset({"device", "run_dir", "progress"})
 #: Constructor arguments added after learners were first saved: left out of the saved
 #: parameters (and fingerprints) while unset, so that earlier runs' learners stay current.
-UNSET_OMITTED = frozenset({"augment", "task", "maxout_pieces", "dense_activation", "adagrad_initial_accumulator",
+UNSET_OMITTED = frozenset({"augment", "task", "maxout_pieces", "dense_activation", "dense_units", "adagrad_initial_accumulator",
                            "adagrad_eps", "pretrain", "label_fraction"})
 #: What a learner can be trained to predict (its ``task``; ``None`` is ``"label"``).
 LEARNER_TASKS = ("label", "tags")

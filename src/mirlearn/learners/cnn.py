@@ -63,6 +63,7 @@ class CNNLearner(Learner):
     activation, batch_norm, dropout : ``None`` keeps the architecture's published choice
     dense_activation : the hidden dense layer's non-linearity (``None``: ``activation``), or
         ``"maxout"``: each dense unit the max of ``maxout_pieces`` linear pieces (``None``: 2)
+    dense_units : units of the hidden dense layer (``None``: the architecture's)
     init : ``"he"`` or ``"glorot"``
     optimizer : ``"adam"``, ``"nadam"``, ``"sgd"`` (with ``momentum``, ``nesterov``) or ``"adagrad"``
     lr, momentum, nesterov, weight_decay, batch_size (patches), max_epochs, patience : training
@@ -97,6 +98,7 @@ class CNNLearner(Learner):
         activation: str | None = None,
         dense_activation: str | None = None,
         maxout_pieces: int | None = None,
+        dense_units: int | None = None,
         batch_norm: bool | None = None,
         dropout: float | None = None,
         init: str = "he",
@@ -124,6 +126,7 @@ class CNNLearner(Learner):
         self.activation = activation
         self.dense_activation = dense_activation
         self.maxout_pieces = maxout_pieces
+        self.dense_units = dense_units
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.init = init
@@ -160,6 +163,8 @@ class CNNLearner(Learner):
         dense_activation = getattr(c, "dense_activation", None)
         if dense_activation is not None:
             params["dense_activation"] = dense_activation
+        if getattr(c, "dense_units", None) is not None:
+            params["dense_units"] = c.dense_units
         if dense_activation == "maxout":  # k recorded as a number, so that unset and 2 are one learner
             from mirlearn.nn.mlp import DEFAULT_MAXOUT_PIECES
 
@@ -185,7 +190,7 @@ class CNNLearner(Learner):
         return build(self.architecture, n_bands=n_bands, n_frames=self.patch_frames, n_classes=n_classes,
                         activation=self.activation, batch_norm=self.batch_norm, dropout=self.dropout,
                         init=self.init, seed=self.seed, dense_activation=self.dense_activation,
-                        maxout_pieces=self.maxout_pieces)
+                        maxout_pieces=self.maxout_pieces, dense_units=self.dense_units)
 
     def fit(self, train: FrameSet, valid: FrameSet) -> "CNNLearner":
         """Standardise bands on ``train``'s tracks and train the CNN on their patches.

@@ -325,6 +325,9 @@ class PatchCNN(nn.Module):
         ``maxout_pieces`` linear pieces (the layer keeps its number of units).
     maxout_pieces : int >= 2 or None
         Pieces per maxout unit (``None``: 2); only with ``dense_activation='maxout'``.
+    dense_units : int >= 1 or None
+        Units of the hidden dense layer (``None``: the architecture's, 200); e.g. a maxout layer
+        at a ReLU layer's parameter count (:func:`mirlearn.nn.mlp.maxout_width`).
 
     Attributes
     ----------
@@ -336,7 +339,8 @@ class PatchCNN(nn.Module):
     def __init__(self, architecture: str, n_bands: int, n_frames: int, n_classes: int, *,
                  activation: str | None = None, batch_norm: bool | None = None, dropout: float | None = None,
                  init: str = "he", seed: int = 0, leaky_slope: float | None = None,
-                 dense_activation: str | None = None, maxout_pieces: int | None = None) -> None:
+                 dense_activation: str | None = None, maxout_pieces: int | None = None,
+                 dense_units: int | None = None) -> None:
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ConfigError(f"unknown CNN architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
@@ -366,6 +370,11 @@ class PatchCNN(nn.Module):
                 raise ConfigError(f"maxout_pieces={maxout_pieces!r} is read only with dense_activation='maxout'")
             if isinstance(maxout_pieces, bool) or int(maxout_pieces) != maxout_pieces or maxout_pieces < 2:
                 raise ConfigError(f"maxout_pieces must be an integer >= 2, got {maxout_pieces!r}")
+        if dense_units is not None:
+            if not arch.dense:
+                raise ConfigError(f"architecture {architecture!r} has no hidden dense layer: dense_units does not apply")
+            if isinstance(dense_units, bool) or int(dense_units) != dense_units or dense_units < 1:
+                raise ConfigError(f"dense_units must be a positive integer, got {dense_units!r}")
         min_b, min_f = _min_input(arch, 0), _min_input(arch, 1)
         if int(n_bands) < min_b or int(n_frames) < min_f:
             raise ConfigError(f"architecture {architecture!r} needs patches of at least {min_b} bands × {min_f} frames "
@@ -374,6 +383,7 @@ class PatchCNN(nn.Module):
         self.activation, self.batch_norm, self.dropout, self.init = activation, batch_norm, dropout, init
         self.seed, self.leaky_slope = int(seed), leaky_slope
         self.dense_activation = dense_activation
+        self.dense_units_set = None if dense_units is None else int(dense_units)
         self.maxout_pieces = (int(maxout_pieces) if maxout_pieces is not None else DEFAULT_MAXOUT_PIECES) \
             if dense_activation == "maxout" else None
         self.arch = arch
@@ -394,12 +404,12 @@ class PatchCNN(nn.Module):
             b, f = _pipeline_out(blocks, self.n_bands, self.n_frames)
             flat += in_ch * b * f
         self.flat_width = flat
-        self.dense_units = arch.dense
+        self.dense_units = self.dense_units_set or arch.dense
         pieces = self.maxout_pieces or 1
-        self.dense = nn.Linear(flat, arch.dense * pieces) if arch.dense else None
+        self.dense = nn.Linear(flat, self.dense_units * pieces) if self.dense_units else None
         self.dense_act = _Maxout(pieces) if dense_activation == "maxout" else \
             _Activation(dense_activation or activation, leaky_slope)
-        self.out = nn.Linear(arch.dense or flat, self.n_classes)
+        self.out = nn.Linear(self.dense_units or flat, self.n_classes)
         self._init_weights()
 
     # --- construction ----------------------------------------------------------------------
@@ -430,7 +440,7 @@ class PatchCNN(nn.Module):
     def config(self) -> dict[str, Any]:
         """JSON-ready settings; ``PatchCNN(**config)`` rebuilds the same net (same initial weights).
 
-        ``dense_activation`` and ``maxout_pieces`` are there only when set, so that the other
+        ``dense_activation``, ``maxout_pieces`` and ``dense_units`` are there only when set, so that the other
         nets' configs (saved with learners and checkpoints, compared on resume) read as before.
         """
         cfg = {"architecture": self.architecture, "n_bands": self.n_bands, "n_frames": self.n_frames,
@@ -440,6 +450,8 @@ class PatchCNN(nn.Module):
             cfg["dense_activation"] = self.dense_activation
         if self.maxout_pieces is not None:
             cfg["maxout_pieces"] = self.maxout_pieces
+        if self.dense_units_set is not None:
+            cfg["dense_units"] = self.dense_units_set
         return cfg
 
     # --- forward -----------------------------------------------------------------------------

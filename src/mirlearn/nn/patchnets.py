@@ -60,13 +60,13 @@ def min_input_size(architecture: str) -> tuple[int, int]:
 
 
 #: Options of a CNN's hidden dense layer; a recurrent net has none (unset is fine).
-_DENSE_OPTIONS = ("dense_activation", "maxout_pieces")
+_DENSE_OPTIONS = ("dense_activation", "maxout_pieces", "dense_units")
 
 
 def build(architecture: str, n_bands: int, n_frames: int, n_classes: int, **options: Any) -> nn.Module:
     """The :class:`~mirlearn.nn.cnn.PatchCNN` or :class:`~mirlearn.nn.rnn.PatchRNN` of that name
     (``options``: activation, batch_norm, dropout, init, seed, leaky_slope; a CNN's also
-    dense_activation, maxout_pieces)."""
+    dense_activation, maxout_pieces, dense_units)."""
     _check(architecture)
     if architecture in cnn.ARCHITECTURES:
         return cnn.PatchCNN(architecture, n_bands=n_bands, n_frames=n_frames, n_classes=n_classes, **options)
