@@ -67,8 +67,11 @@ Options across models: ``batch_norm`` (conv blocks only; BN before the activatio
 ``glorot``: Glorot-uniform, Keras' default; biases 0), all deterministic from ``seed``.
 
 A ``maxout`` dense layer (Goodfellow et al. 2013; :func:`mirlearn.nn.mlp.maxout`) keeps the
-architecture's number of units (200) and gives each ``maxout_pieces`` linear pieces (default 2),
-so it holds that many times the dense weights; its ``dense`` feature has one value per unit.
+layer's number of units (the architecture's 200, or ``dense_units``) and gives each
+``maxout_pieces`` linear pieces (default 2), so it holds that many times the dense weights; its
+``dense`` feature has one value per unit. At equal parameter count with the architecture's own
+layer it has ``maxout_width(flat_width, (200,), n_classes)`` units (100 for the shallow Schindler
+net at 2 pieces).
 Its pieces are initialised as linear units (He: gain 1, whose variance the max of two pieces
 keeps; Glorot: the bound of a ``flat → units`` layer). The conv blocks keep ``activation``.
 
