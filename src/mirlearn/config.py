@@ -254,7 +254,7 @@ class Config:
             del d["augment"]
         if not (self.pretrain.enabled and self.learner == "mlp"):  # absent while off: older settings read the same
             del d["pretrain"]
-        if self.training.label_fraction is None:
+        if self.training.label_fraction in (None, 1):  # 1: every label, the same run as unset
             del d["training"]["label_fraction"]
         d["frames"] = self.frames.to_dict()  # a frame kind's own settings only where they are read
         del d["cnn" if self.learner == "mlp" else "network"]

@@ -123,6 +123,11 @@ def test_earlier_runs_stay_current():
         assert "[pretrain]" not in dump_toml(cfg) and "label_fraction" not in dump_toml(cfg), name
     few = learner_from_config(load_config("demo", {"training": {"label_fraction": 0.1}})).saved_params()
     assert few["label_fraction"] == 0.1
+    # every label (1) is the run without the option: same settings, same learner, reused
+    every = load_config("demo", {"training": {"label_fraction": 1.0}})
+    assert every.to_dict() == load_config("demo").to_dict() and "label_fraction" not in dump_toml(every)
+    assert learner_from_config(every).saved_params() == learner_from_config(load_config("demo")).saved_params()
+    assert MLPLearner(label_fraction=1).saved_params() == MLPLearner().saved_params()
 
 
 def test_the_packaged_dbn_and_its_arm_without_pretraining():

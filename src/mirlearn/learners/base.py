@@ -38,6 +38,9 @@ UNSET_OMITTED = frozenset({"augment", "task", "maxout_pieces", "dense_activation
                            "adagrad_eps", "pretrain", "label_fraction"})
 #: What a learner can be trained to predict (its ``task``; ``None`` is ``"label"``).
 LEARNER_TASKS = ("label", "tags")
+#: Parameters whose value here means what unset means: saved (and fingerprinted) as unset, so
+#: that ``label_fraction=1`` (every label) reuses the runs made without the option.
+SAME_AS_UNSET = {"label_fraction": 1}
 
 
 class Learner(BaseEstimator):
@@ -135,7 +138,8 @@ class Learner(BaseEstimator):
     def saved_params(self) -> dict[str, Any]:
         """Constructor arguments that define what is learned (JSON-ready: tuples as lists)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params(deep=False).items()
-                if k not in RUNTIME_PARAMS and not (k in UNSET_OMITTED and v is None)}
+                if k not in RUNTIME_PARAMS and not (k in UNSET_OMITTED and v is None)
+                and not (k in SAME_AS_UNSET and v is not None and v == SAME_AS_UNSET[k])}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
