@@ -161,7 +161,7 @@ class MLPLearner(Learner):
         pretrain = getattr(cfg, "pretrain", None)
         if pretrain is not None and pretrain.enabled:  # off: absent, as before pre-training
             params["pretrain"] = pretrain.to_dict()
-        if getattr(t, "label_fraction", None) not in (None, 1):  # 1 keeps every label: unset
+        if getattr(t, "label_fraction", None) is not None:  # 1 is saved as unset (base.SAME_AS_UNSET)
             params["label_fraction"] = t.label_fraction
         params.update(kwargs)
         return cls(**params)
